@@ -1,0 +1,36 @@
+// backends/registry.cpp — the one file that names every backend. A backend joins with one
+// #if QUANTA_HAVE_* line here and a CMake option; core never includes a backend header.
+#include "backends/registry.h"
+
+#include "quant/dispatch.h"
+
+#if QUANTA_HAVE_CUDA
+#include "backends/cuda/probe.h"
+#endif
+#if QUANTA_HAVE_VULKAN
+#include "backends/vulkan/probe.h"
+#endif
+
+namespace quanta::backends {
+
+std::vector<BackendProbe> probe_backends() {
+    std::vector<BackendProbe> out;
+
+    BackendProbe cpu{"cpu", true, "ok", {}};
+    cpu.devices.push_back({"cpu", std::string("SIMD: ") + std::string(quant::cpu_isa())});
+    out.push_back(cpu);
+
+#if QUANTA_HAVE_CUDA
+    out.push_back(cuda::probe());
+#else
+    out.push_back({"cuda", false, "not compiled in (configure with the CUDA toolkit installed)", {}});
+#endif
+#if QUANTA_HAVE_VULKAN
+    out.push_back(vulkan::probe());
+#else
+    out.push_back({"vulkan", false, "not compiled in (install libvulkan-dev and glslc: make deps)", {}});
+#endif
+    return out;
+}
+
+}  // namespace quanta::backends

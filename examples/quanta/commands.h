@@ -1,0 +1,20 @@
+// examples/quanta/commands.h — the `quanta` subcommands. Each lives in its own cmd_*.cpp file and
+// registers itself on the CLI11 app; main.cpp lists them once, in the order --help shows them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "quant/status.h"
+
+namespace quanta::cli {
+
+void add_version_command(CLI::App & app);
+void add_inspect_command(CLI::App & app);
+
+// Makes `run` the subcommand's action; a non-zero return becomes the process's exit code.
+void on_run(CLI::App * sub, std::function<int()> run);
+
+// Turns a Status into one line on stderr and exit code 1 (0 when ok).
+int report(const Status & status);
+
+}  // namespace quanta::cli

@@ -1,0 +1,34 @@
+// The `quanta` command: CLI11 subcommands, one file each (see commands.h).
+#include <cstdio>
+
+#include "examples/quanta/commands.h"
+
+namespace quanta::cli {
+
+int report(const Status & status) {
+    if (status.ok()) return 0;
+    std::fprintf(stderr, "quanta: error: %s\n", status.message().c_str());
+    return 1;
+}
+
+void on_run(CLI::App * sub, std::function<int()> run) {
+    sub->final_callback([run = std::move(run)] {
+        // CLI::RuntimeError carries an exit code out of CLI11_PARSE without printing anything.
+        if (int rc = run(); rc != 0) throw CLI::RuntimeError(rc);
+    });
+}
+
+}  // namespace quanta::cli
+
+int main(int argc, char ** argv) {
+    using namespace quanta::cli;
+    CLI::App app{"quanta — run quantized LLMs on CPUs, NVIDIA GPUs and any Vulkan GPU"};
+    app.require_subcommand(1);
+    app.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+    add_version_command(app);
+    add_inspect_command(app);
+
+    CLI11_PARSE(app, argc, argv);
+    return 0;
+}
