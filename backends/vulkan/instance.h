@@ -1,0 +1,50 @@
+// backends/vulkan/instance.h — the Vulkan instance and what each physical device offers.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quant/status.h"
+
+namespace quanta::backends::vulkan {
+
+// Optional capabilities, checked at device creation and shown by `quanta version`.
+struct DeviceFeatures {
+    bool float16 = false;          // shaderFloat16
+    bool int8 = false;             // shaderInt8
+    bool storage8 = false;         // storageBuffer8BitAccess
+    bool storage16 = false;        // storageBuffer16BitAccess
+    uint32_t subgroup_size = 0;
+    uint64_t max_storage_buffer_range = 0;
+    uint32_t max_shared_memory = 0;
+};
+
+struct PhysicalDevice {
+    VkPhysicalDevice handle = VK_NULL_HANDLE;
+    std::string name;
+    std::string type;              // "discrete", "integrated", "cpu", ...
+    uint32_t api_version = 0;
+    uint64_t device_local_bytes = 0;
+    DeviceFeatures features;
+};
+
+// One VkInstance per process, created on first use; shared by probe and devices.
+class Instance {
+public:
+    static Result<std::shared_ptr<Instance>> get();
+    ~Instance();
+    VkInstance handle() const { return instance_; }
+    const std::vector<PhysicalDevice> & devices() const { return devices_; }
+
+private:
+    VkInstance instance_ = VK_NULL_HANDLE;
+    std::vector<PhysicalDevice> devices_;
+};
+
+std::string describe(const PhysicalDevice & d);
+const char * vk_result_name(VkResult r);
+
+}  // namespace quanta::backends::vulkan
