@@ -54,5 +54,12 @@ std::optional<Type> type_from_name(std::string_view name);  // case-insensitive
 size_t row_bytes(Type type, int64_t n);
 bool is_quantized(Type type);
 
+// Quantizes a row-major matrix: src is [ncols, nrows] (dim 0 = ncols innermost), dst receives
+// nrows rows of row_bytes(type, ncols) each. importance (ncols values, may be null) is the
+// imatrix: per input column E[a^2]. Rows are split over n_threads std::threads; the bytes do not
+// depend on n_threads. ncols must be a multiple of the block size (checked).
+void quantize_rows(Type type, const float * src, void * dst, int64_t nrows, int64_t ncols,
+                   const float * importance, int n_threads);
+
 }  // namespace quant
 }  // namespace quanta
