@@ -50,7 +50,8 @@ bench: build
 	@ls $(BUILD)/bin/bench_* >/dev/null 2>&1 || { echo "bench: no benchmark programs built yet" >&2; exit 1; }
 	@for b in $(BUILD)/bin/bench_*; do echo "== $$b"; $$b || exit $$?; done
 
-fixtures: venv
+fixtures:
+	bash scripts/setup-venv.sh --oracle
 	@for s in tests/fixtures/*/make_*.py; do echo "== $$s"; .venv/bin/python $$s || exit $$?; done
 
 clean:
