@@ -1,21 +1,32 @@
+// quant/dispatch.cpp — CPU detection and the per-ISA kernel tables.
+//
+// Tables are built once per ISA level on first use: start from the scalar reference codecs of
+// the traits table, then overlay each compiled ISA up to the level, lowest first, so a type an
+// ISA has no kernel for keeps the best lower one.
 #include "quant/dispatch.h"
 
+#include <array>
+#include <memory>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+#include <vector>
+
+#include "quant/simd/simd.h"
 
 namespace quanta::quant {
 
-static Isa detect() {
+namespace {
+
+Isa detect() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")) {
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
         return __builtin_cpu_supports("avx512vnni") ? Isa::Avx512Vnni : Isa::Avx512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-        return Isa::Avx2;
-    }
-    return Isa::Scalar;
+    return avx2 ? Isa::Avx2 : Isa::Scalar;
 #elif defined(__aarch64__)
     return Isa::Neon;
 #else
@@ -24,7 +35,7 @@ static Isa detect() {
 }
 
 // QUANTA_ISA lowers the level (never raises it past what the CPU has), so tests can compare paths.
-static Isa capped(Isa found) {
+Isa capped(Isa found) {
     const char * env = std::getenv("QUANTA_ISA");
     if (!env) return found;
     const std::string want(env);
@@ -33,6 +44,66 @@ static Isa capped(Isa found) {
     }
     return found;
 }
+
+constexpr int kIsaCount = 5;
+
+// ISAs whose kernels are compiled into this binary, in overlay order.
+bool compiled(Isa isa) {
+#if defined(QUANTA_HAVE_X86_SIMD)
+    if (isa == Isa::Avx2 || isa == Isa::Avx512 || isa == Isa::Avx512Vnni) return true;
+#endif
+    return isa == Isa::Scalar;
+}
+
+void fill(Isa isa, IsaKernels & k) {
+#if defined(QUANTA_HAVE_X86_SIMD)
+    if (isa == Isa::Avx2) fill_kernels_avx2(k);
+    if (isa == Isa::Avx512) fill_kernels_avx512(k);
+    if (isa == Isa::Avx512Vnni) fill_kernels_avx512vnni(k);
+#else
+    (void)isa;
+    (void)k;
+#endif
+}
+
+struct Table {
+    std::array<Kernels, kMaxTypeId> by_id{};
+};
+
+Table build(Isa level) {
+    std::array<QuantizeRowFn, kMaxTypeId> quant{};
+    Table t;
+    for (const TypeTraits & tr : all_types()) {
+        t.by_id[tr.id] = Kernels{nullptr, tr.dot_row, tr.dequantize_row, Isa::Scalar};
+        quant[tr.id] = tr.quantize_row;
+    }
+    for (int l = 1; l <= int(level); ++l) {
+        const Isa isa = Isa(l);
+        if (!compiled(isa) || isa == Isa::Neon) continue;
+        auto k = std::make_unique<IsaKernels>();
+        fill(isa, *k);
+        for (const TypeTraits & tr : all_types()) {
+            if (k->dot[tr.id]) {
+                t.by_id[tr.id].vec_dot = k->dot[tr.id];
+                t.by_id[tr.id].isa = isa;
+            }
+            if (k->dequantize[tr.id]) t.by_id[tr.id].dequantize_row = k->dequantize[tr.id];
+            if (k->quantize[tr.id]) quant[tr.id] = k->quantize[tr.id];
+        }
+    }
+    for (const TypeTraits & tr : all_types()) t.by_id[tr.id].quantize_activations = quant[uint32_t(tr.dot_with)];
+    return t;
+}
+
+const Table & table(Isa isa) {
+    static std::array<Table, kIsaCount> tables;
+    static std::array<std::once_flag, kIsaCount> once;
+    const int i = int(isa);
+    std::call_once(once[size_t(i)], [&] { tables[size_t(i)] = build(isa); });
+    return tables[size_t(i)];
+}
+
+}  // namespace
 
 Isa cpu_isa_level() {
     static const Isa level = capped(detect());
@@ -48,6 +119,26 @@ std::string_view isa_name(Isa isa) {
         case Isa::Neon: return "neon";
     }
     return "unknown";
+}
+
+std::span<const Isa> available_isas() {
+    static const std::vector<Isa> isas = [] {
+        std::vector<Isa> v;
+        const Isa level = cpu_isa_level();
+        for (int l = 0; l <= int(level); ++l) {
+            if (compiled(Isa(l))) v.push_back(Isa(l));
+        }
+        return v;
+    }();
+    return isas;
+}
+
+const Kernels & kernels(Type type) { return kernels(type, cpu_isa_level()); }
+
+const Kernels & kernels(Type type, Isa isa) {
+    if (int(isa) > int(cpu_isa_level())) isa = cpu_isa_level();
+    const Kernels & k = table(isa).by_id[size_t(traits(type).id)];
+    return k;
 }
 
 }  // namespace quanta::quant

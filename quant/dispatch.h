@@ -1,9 +1,21 @@
 // quant/dispatch.h — run-time choice of SIMD kernels for the CPU this process runs on.
 // One portable binary: each ISA's kernels are compiled in their own translation units with
-// their own flags, and the best one the CPU supports is picked once, at first use.
+// their own flags (quant/simd/), and the best one the CPU supports is picked once, at first use.
+//
+// A matrix-vector product W x with W of type T, as the CPU backend runs it:
+//   const Kernels & k = kernels(T);
+//   k.quantize_activations(x, xq, n, nullptr);        // once per activation row, to dot_with
+//   for each weight row r: y[r] = k.vec_dot(W_r, xq, n);
+// Every kernel equals the scalar reference of quant/types.h: quantize_activations bit for bit;
+// vec_dot bit for bit where it accumulates in the reference order (K-quants: exact int32 per
+// super-block), else within float rounding (Q8_0-paired types and F16/F32 sum lanes in another
+// order). tests/quant/test_simd.cpp holds every compiled ISA to this.
 #pragma once
 
+#include <span>
 #include <string_view>
+
+#include "quant/types.h"
 
 namespace quanta::quant {
 
@@ -13,5 +25,25 @@ enum class Isa { Scalar, Avx2, Avx512, Avx512Vnni, Neon };
 Isa cpu_isa_level();
 std::string_view isa_name(Isa isa);
 inline std::string_view cpu_isa() { return isa_name(cpu_isa_level()); }
+
+// ISAs with kernels compiled into this binary that this CPU can run, lowest first (Scalar first),
+// capped by QUANTA_ISA like cpu_isa_level().
+std::span<const Isa> available_isas();
+
+struct Kernels {
+    // f32 activations (n values, n a multiple of the block size) -> a row of traits(type).dot_with.
+    // Same bytes as traits(dot_with).quantize_row; the importance argument is ignored.
+    QuantizeRowFn quantize_activations;
+    // Weight row (this type) . activation row (dot_with type), n elements.
+    DotRowFn vec_dot;
+    // Weight row -> f32.
+    DequantizeRowFn dequantize_row;
+    Isa isa;  // the ISA vec_dot comes from (lower when the chosen ISA has no kernel for the type)
+};
+
+// Kernels for the CPU's level, or for `isa` (capped at cpu_isa_level()). Thread-safe; the
+// references are valid for the life of the process.
+const Kernels & kernels(Type type);
+const Kernels & kernels(Type type, Isa isa);
 
 }  // namespace quanta::quant

@@ -1,0 +1,130 @@
+// tests/quant/test_simd.cpp — every compiled SIMD kernel equals the scalar reference, for every
+// ISA this CPU runs (QUANTA_ISA caps the list): activation quantizers and dequantizers bit for
+// bit, K-quant dots bit for bit (exact int32 per super-block, same float expression), other dots
+// within float rounding; on odd block counts and misaligned pointers.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "quant/dispatch.h"
+#include "quant/fp.h"
+#include "quant/types.h"
+#include "tests/quant/test_data.h"
+#include "tests/support.h"
+#include <iostream>
+
+using namespace quanta;
+using namespace quanta::quant;
+using namespace quanta::quant::testing;
+
+namespace {
+
+// Dots that sum each block (or super-block) exactly in int32 and then use the reference's float
+// expression in the reference's order.
+bool dot_is_exact(Type t) {
+    switch (t) {
+        case Type::Q2_K: case Type::Q3_K: case Type::Q4_K: case Type::Q5_K: case Type::Q6_K:
+        case Type::Q8_K: case Type::IQ4_XS: return true;
+        default: return false;
+    }
+}
+
+// fp16 scale fields (byte offsets) of each block, so random blocks get finite, moderate scales.
+std::vector<int> fp16_fields(Type t) {
+    switch (t) {
+        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: return {0};
+        case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: return {0, 2};
+        case Type::Q2_K: return {80, 82};
+        case Type::Q3_K: return {108};
+        case Type::Q6_K: return {208};
+        default: return {};
+    }
+}
+
+// Weight rows to test: the quantizer's output on heavy-tailed data, and (for block types with
+// known scale fields) random bytes, which reach every bit pattern (e.g. Q8_0's -128).
+std::vector<std::vector<uint8_t>> weight_rows(const TypeTraits & t, int64_t n, uint32_t seed) {
+    std::vector<std::vector<uint8_t>> rows;
+    const std::vector<float> x = heavy_tailed(size_t(n), seed);
+    rows.emplace_back(row_bytes(t.type, n));
+    t.quantize_row(x.data(), rows.back().data(), n, nullptr);
+    const std::vector<int> fields = fp16_fields(t.type);
+    if (!fields.empty()) {
+        std::mt19937 rng(seed + 1);
+        std::vector<uint8_t> raw(row_bytes(t.type, n));
+        for (uint8_t & b : raw) b = uint8_t(rng());
+        for (size_t blk = 0; blk < raw.size() / t.block_bytes; ++blk) {
+            for (int off : fields) {
+                const uint16_t h = fp32_to_fp16(0.001f + 0.02f * float(rng() % 1000) / 1000.0f);
+                std::memcpy(raw.data() + blk * t.block_bytes + size_t(off), &h, 2);
+            }
+        }
+        rows.push_back(std::move(raw));
+    }
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("SIMD kernels equal the scalar reference on every available ISA", "[quant][simd]") {
+    const auto isas = available_isas();
+    REQUIRE(!isas.empty());
+    REQUIRE(isas.front() == Isa::Scalar);
+    for (Isa isa : isas) {
+        for (const TypeTraits & t : all_types()) {
+            const Kernels & k = kernels(t.type, isa);
+            const TypeTraits & at = traits(t.dot_with);
+            INFO("isa " << isa_name(isa) << " (kernel from " << isa_name(k.isa) << ") type " << t.name);
+            REQUIRE(k.vec_dot);
+            REQUIRE(k.quantize_activations);
+            REQUIRE(k.dequantize_row);
+            for (int64_t blocks : {1, 3, 7, 13}) {
+                const int64_t n = blocks * t.block_size * (t.block_size == 1 ? 37 : 1);
+                INFO("n " << n);
+                // Activations: misaligned source (offset 1 float) and destination (offset 1 byte).
+                const std::vector<float> act = gaussian(size_t(n) + 1, uint32_t(n));
+                std::vector<uint8_t> qa_ref(row_bytes(at.type, n)), qa_buf(row_bytes(at.type, n) + 1);
+                at.quantize_row(act.data() + 1, qa_ref.data(), n, nullptr);
+                k.quantize_activations(act.data() + 1, qa_buf.data() + 1, n, nullptr);
+                CHECK(std::memcmp(qa_ref.data(), qa_buf.data() + 1, qa_ref.size()) == 0);
+                const void * qa = qa_buf.data() + 1;
+
+                for (const std::vector<uint8_t> & wr : weight_rows(t, n, uint32_t(n) * 7 + 1)) {
+                    std::vector<uint8_t> wbuf(wr.size() + 3);
+                    std::memcpy(wbuf.data() + 3, wr.data(), wr.size());  // misaligned weights
+                    const void * wq = wbuf.data() + 3;
+
+                    std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1);
+                    t.dequantize_row(wr.data(), ref.data(), n);
+                    k.dequantize_row(wq, got.data() + 1, n);
+                    CHECK(std::memcmp(ref.data(), got.data() + 1, ref.size() * sizeof(float)) == 0);
+
+                    const float dref = t.dot_row(wr.data(), qa_ref.data(), n);
+                    const float dgot = k.vec_dot(wq, qa, n);
+                    if (dot_is_exact(t.type) || k.isa == Isa::Scalar) {
+                        CHECK(f32_bits(dref) == f32_bits(dgot));
+                    } else {
+                        std::vector<float> da(static_cast<size_t>(n));
+                        at.dequantize_row(qa_ref.data(), da.data(), n);
+                        double mag = 0.0;
+                        for (int64_t i = 0; i < n; ++i) mag += std::fabs(double(ref[size_t(i)]) * double(da[size_t(i)]));
+                        INFO("reference " << dref << " simd " << dgot << " magnitude " << mag);
+                        CHECK(std::fabs(double(dref) - double(dgot)) <= 2e-6 * mag + 1e-30);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("dispatcher reports the ISA it chose", "[quant][simd]") {
+    const Isa level = cpu_isa_level();
+    CHECK(available_isas().back() == level);
+    CHECK(isa_name(level) == cpu_isa());
+    // A capped request never returns kernels above the CPU's level.
+    for (const TypeTraits & t : all_types()) CHECK(int(kernels(t.type, Isa::Avx512Vnni).isa) <= int(level));
+    std::cout << "quant: cpu_isa_level = " << cpu_isa() << std::endl;
+}
