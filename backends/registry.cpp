@@ -2,6 +2,7 @@
 // #if QUANTA_HAVE_* line here and a CMake option; core never includes a backend header.
 #include "backends/registry.h"
 
+#include "backends/cpu/cpu_backend.h"
 #include "quant/dispatch.h"
 
 #if QUANTA_HAVE_CUDA
@@ -31,6 +32,17 @@ std::vector<BackendProbe> probe_backends() {
     out.push_back({"vulkan", false, "not compiled in (install libvulkan-dev and glslc: make deps)", {}});
 #endif
     return out;
+}
+
+std::unique_ptr<core::Backend> create_cpu_backend(int n_threads) {
+    return std::make_unique<cpu::CpuBackend>(n_threads);
+}
+
+Result<std::unique_ptr<core::Backend>> create_backend(std::string_view name, int device) {
+    if (name == "cpu") return create_cpu_backend(0);
+    // CUDA and Vulkan join here with one #if QUANTA_HAVE_* line each.
+    (void)device;
+    return Status::error("backends: unknown or not compiled-in backend '" + std::string(name) + "'");
 }
 
 }  // namespace quanta::backends

@@ -2,8 +2,12 @@
 // registry.cpp is the one file that names every backend (#if QUANTA_HAVE_* lines).
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/backend.h"
 
 namespace quanta::backends {
 
@@ -22,5 +26,13 @@ struct BackendProbe {
 // Every backend quanta knows, compiled in or not, with the devices found now. Never fails:
 // a missing driver is reported in `status`.
 std::vector<BackendProbe> probe_backends();
+
+// Creates a backend by name: "cpu" (device ignored; threads = physical cores), later "cuda" and
+// "vulkan" (device index). Fails with a Status naming the backend when it is not compiled in or
+// the device cannot be opened.
+Result<std::unique_ptr<core::Backend>> create_backend(std::string_view name, int device = 0);
+
+// The CPU backend with an explicit thread count (<= 0: physical cores).
+std::unique_ptr<core::Backend> create_cpu_backend(int n_threads = 0);
 
 }  // namespace quanta::backends

@@ -1,0 +1,98 @@
+// backends/cpu/kernels.h — the CPU kernel table: (op, dst type, src0 type, src1 type) -> kernel.
+//
+// A kernel is one function called on every thread of the pool (ith of nth) for one node; it
+// splits its own work (rows, tokens, tiles) and may use the shared scratch (sized by its WorkFn)
+// with ctx.barrier() between phases. A kernel must write every output element with the same
+// arithmetic whatever nth is, so 1 and N threads give identical bits.
+// Each op family registers its kernels with one add() line per (op, types) in its own file.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "backends/cpu/thread_pool.h"
+#include "core/backend.h"
+
+namespace quanta::backends::cpu {
+
+using core::BoundNode;
+using core::BoundTensor;
+
+struct KernelCtx {
+    int ith = 0;
+    int nth = 1;
+    ThreadPool * pool = nullptr;
+    char * work = nullptr;      // shared scratch of the size the WorkFn asked for (64-byte aligned)
+    size_t work_size = 0;
+    void barrier() const { pool->barrier(); }
+    // Records a data error (an id out of range): the node finishes what it can and run() fails.
+    void fail(const std::string & message) const;
+    std::string * error = nullptr;  // set by the backend
+    void * error_mutex = nullptr;
+};
+
+using KernelFn = void (*)(const BoundNode & n, const KernelCtx & ctx);
+using WorkFn = size_t (*)(const BoundNode & n, int nth);  // shared scratch bytes; may be null
+
+// Wildcard for "no such source".
+inline constexpr Type kNone = Type(0xFFFF);
+
+struct KernelEntry {
+    KernelFn fn = nullptr;
+    WorkFn work = nullptr;
+};
+
+class KernelTable {
+public:
+    void add(core::Op op, Type dst, Type src0, Type src1, KernelFn fn, WorkFn work = nullptr);
+    const KernelEntry * find(const core::Node & node) const;
+    bool has_op(core::Op op) const;
+    size_t size() const { return table_.size(); }
+
+private:
+    static uint64_t key(core::Op op, Type dst, Type src0, Type src1);
+    std::unordered_map<uint64_t, KernelEntry> table_;
+};
+
+// One registration function per op family (kernels_*.cpp), called by the CpuBackend constructor.
+void register_elementwise(KernelTable & t);
+void register_norm_rope(KernelTable & t);
+void register_matmul(KernelTable & t);
+void register_attention(KernelTable & t);
+void register_copy(KernelTable & t);
+
+// Splits [0, n) into nth contiguous parts; thread ith gets [begin, end).
+inline void split_range(int64_t n, int ith, int nth, int64_t & begin, int64_t & end) {
+    const int64_t per = (n + nth - 1) / nth;
+    begin = std::min<int64_t>(n, per * ith);
+    end = std::min<int64_t>(n, begin + per);
+}
+
+// Row r (over dims 1..3) of a tensor: byte address of its first element.
+inline char * row_ptr(const BoundTensor & t, int64_t i1, int64_t i2, int64_t i3) {
+    return t.host<char>() + i1 * t.nb[1] + i2 * t.nb[2] + i3 * t.nb[3];
+}
+
+}  // namespace quanta::backends::cpu
+
+namespace quanta::backends::cpu {
+
+// Splits a flat row index over dims 1..3 of t.
+inline void row_index(const BoundTensor & t, int64_t r, int64_t & i1, int64_t & i2, int64_t & i3) {
+    i1 = r % t.ne[1];
+    i2 = (r / t.ne[1]) % t.ne[2];
+    i3 = r / (t.ne[1] * t.ne[2]);
+}
+
+// Keys [lo, hi) visible to a query at position pos among n_kv keys (key j has position j); see
+// core::AttentionParams. Positions come from user data, so any value is clamped, never trusted.
+inline void visible_keys(int64_t pos, int64_t n_kv, bool causal, int64_t window, int64_t & lo, int64_t & hi) {
+    hi = causal ? std::min<int64_t>(n_kv, std::max<int64_t>(pos + 1, 0)) : n_kv;
+    lo = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+    if (lo > hi) lo = hi;
+}
+
+}  // namespace quanta::backends::cpu
