@@ -230,7 +230,7 @@ void quantize_row_iq4_xs(const float * src, void * dst, int64_t n, const float *
         float sc[8];
         int ls[8];
         element_weights(imp ? imp + i * kQK_K : nullptr, kQK_K, w);
-        for (int b = 0; b < 8; ++b) sc[b] = search_scale_grid(x + 32 * b, w + 32 * b, 32, kIQ4Values, q + 32 * b);
+        for (int b = 0; b < 8; ++b) sc[b] = search_scale_grid(x + 32 * b, w + 32 * b, 32, iq4_grid(), q + 32 * b);
         const float vmax = signed_absmax(sc, 8);
         const float d = vmax / -32.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -242,7 +242,7 @@ void quantize_row_iq4_xs(const float * src, void * dst, int64_t n, const float *
             for (int b = 0; b < 8; ++b) {
                 const float dl = ds * float(ls[b]);
                 const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
-                for (int e = 32 * b; e < 32 * b + 32; ++e) q[e] = uint8_t(nearest_grid_index(kIQ4Values, x[e] * idl));
+                for (int e = 32 * b; e < 32 * b + 32; ++e) q[e] = uint8_t(grid_index(iq4_grid(), x[e] * idl));
             }
             if (pass == 1) break;
             double sxu = 0, suu = 0;

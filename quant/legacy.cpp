@@ -202,12 +202,12 @@ void quantize_row_iq4_nl(const float * src, void * dst, int64_t n, const float *
         float w[kQK];
         uint8_t q[kQK];
         element_weights(imp ? imp + i * kQK : nullptr, kQK, w);
-        const float d = search_scale_grid(x, w, kQK, kIQ4Values, q);
+        const float d = search_scale_grid(x, w, kQK, iq4_grid(), q);
         y[i].d = fp32_to_fp16(d);
         const float ds = fp16_to_fp32(y[i].d);
         const float id = ds != 0.0f ? 1.0f / ds : 0.0f;
         int code[kQK];
-        for (int j = 0; j < kQK; ++j) code[j] = nearest_grid_index(kIQ4Values, x[j] * id);
+        for (int j = 0; j < kQK; ++j) code[j] = grid_index(iq4_grid(), x[j] * id);
         pack_nibbles(code, y[i].qs);
     }
 }

@@ -28,13 +28,22 @@ struct SymFit {
     }
 };
 
+// Eight partial sums per quantity so the loop vectorizes without reassociating float math.
 SymFit fit_symmetric(const float * x, const float * w, int n, int qmin, int qmax, float iscale, int8_t * q) {
+    float sxq[8] = {}, sqq[8] = {};
+    for (int i0 = 0; i0 < n; i0 += 8) {
+        for (int k = 0; k < 8; ++k) {
+            const int i = i0 + k;
+            const int l = clampi(nearest_int(x[i] * iscale), qmin, qmax);
+            q[i] = int8_t(l);
+            sxq[k] += w[i] * x[i] * float(l);
+            sqq[k] += w[i] * float(l * l);
+        }
+    }
     SymFit f;
-    for (int i = 0; i < n; ++i) {
-        const int l = clampi(round_away(x[i] * iscale), qmin, qmax);
-        q[i] = int8_t(l);
-        f.sumxq += w[i] * x[i] * float(l);
-        f.sumqq += w[i] * float(l * l);
+    for (int k = 0; k < 8; ++k) {
+        f.sumxq += sxq[k];
+        f.sumqq += sqq[k];
     }
     return f;
 }
@@ -102,14 +111,25 @@ struct AsymFit {
 };
 
 AsymFit fit_offset(const float * x, const float * w, int n, int qmax, bool min_le_zero, const uint8_t * q) {
+    float pa[8] = {}, pb[8] = {}, pc[8] = {}, px[8] = {}, py[8] = {};
+    for (int i0 = 0; i0 < n; i0 += 8) {
+        for (int k = 0; k < 8; ++k) {
+            const int i = i0 + k;
+            const float l = float(q[i]);
+            pa[k] += w[i] * l * l;
+            pb[k] += w[i] * l;
+            pc[k] += w[i];
+            px[k] += w[i] * l * x[i];
+            py[k] += w[i] * x[i];
+        }
+    }
     float a = 0, b = 0, c = 0, sx = 0, sy = 0;
-    for (int i = 0; i < n; ++i) {
-        const float l = float(q[i]);
-        a += w[i] * l * l;
-        b += w[i] * l;
-        c += w[i];
-        sx += w[i] * l * x[i];
-        sy += w[i] * x[i];
+    for (int k = 0; k < 8; ++k) {
+        a += pa[k];
+        b += pb[k];
+        c += pc[k];
+        sx += px[k];
+        sy += py[k];
     }
     AsymFit f;
     const float det = a * c - b * b;
@@ -126,17 +146,21 @@ AsymFit fit_offset(const float * x, const float * w, int n, int qmax, bool min_l
     }
     if (f.d < 0.0f) f.d = 0.0f;
     (void)qmax;
-    float err = 0.0f;
-    for (int i = 0; i < n; ++i) {
-        const float e = f.d * float(q[i]) + f.m - x[i];
-        err += w[i] * e * e;
+    float pe[8] = {};
+    for (int i0 = 0; i0 < n; i0 += 8) {
+        for (int k = 0; k < 8; ++k) {
+            const float e = f.d * float(q[i0 + k]) + f.m - x[i0 + k];
+            pe[k] += w[i0 + k] * e * e;
+        }
     }
+    float err = 0.0f;
+    for (int k = 0; k < 8; ++k) err += pe[k];
     f.err = err;
     return f;
 }
 
 void assign_offset(const float * x, int n, int qmax, float iscale, float m, uint8_t * q) {
-    for (int i = 0; i < n; ++i) q[i] = uint8_t(clampi(round_away((x[i] - m) * iscale), 0, qmax));
+    for (int i = 0; i < n; ++i) q[i] = uint8_t(clampi(nearest_int((x[i] - m) * iscale), 0, qmax));
 }
 
 }  // namespace
@@ -177,18 +201,31 @@ void search_scale_offset(const float * x, const float * w, int n, int qmax, bool
     *m = best.m;
 }
 
-int nearest_grid_index(const int8_t * grid16, float v) {
-    int idx = 0;
-    for (int k = 0; k < 15; ++k) idx += v > 0.5f * float(grid16[k] + grid16[k + 1]) ? 1 : 0;
-    return idx;
+GridLut make_grid_lut(const int8_t * grid16) {
+    GridLut g{};
+    for (int k = 0; k < 16; ++k) g.grid[k] = grid16[k];
+    for (int c = 0; c < 512; ++c) {
+        const float v = float(c) * 0.5f - 128.0f + 0.25f;  // cell centre
+        int idx = 0;
+        for (int k = 0; k < 15; ++k) idx += v > 0.5f * float(grid16[k] + grid16[k + 1]) ? 1 : 0;
+        g.idx[c] = uint8_t(idx);
+    }
+    return g;
 }
 
-float search_scale_grid(const float * x, const float * w, int n, const int8_t * grid16, uint8_t * q) {
+const GridLut & iq4_grid() {
+    static const int8_t kValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    static const GridLut g = make_grid_lut(kValues);
+    return g;
+}
+
+float search_scale_grid(const float * x, const float * w, int n, const GridLut & lut, uint8_t * q) {
+    const int8_t * grid16 = lut.grid;
     float amax = 0.0f, vmax = 0.0f;
     for (int i = 0; i < n; ++i) {
         if (std::fabs(x[i]) > amax) { amax = std::fabs(x[i]); vmax = x[i]; }
     }
-    const int zero_idx = nearest_grid_index(grid16, 0.0f);
+    const int zero_idx = grid_index(lut, 0.0f);
     if (!(amax > 1e-30f)) {
         for (int i = 0; i < n; ++i) q[i] = uint8_t(zero_idx);
         return 0.0f;
@@ -196,13 +233,21 @@ float search_scale_grid(const float * x, const float * w, int n, const int8_t * 
     uint8_t tmp[256];
     SymFit best;
     auto try_scale = [&](float iscale) {
+        float sxq[8] = {}, sqq[8] = {};
+        for (int i0 = 0; i0 < n; i0 += 8) {
+            for (int k = 0; k < 8; ++k) {
+                const int i = i0 + k;
+                const int j = grid_index(lut, x[i] * iscale);
+                tmp[i] = uint8_t(j);
+                const float g = float(grid16[j]);
+                sxq[k] += w[i] * x[i] * g;
+                sqq[k] += w[i] * g * g;
+            }
+        }
         SymFit f;
-        for (int i = 0; i < n; ++i) {
-            const int k = nearest_grid_index(grid16, x[i] * iscale);
-            tmp[i] = uint8_t(k);
-            const float g = float(grid16[k]);
-            f.sumxq += w[i] * x[i] * g;
-            f.sumqq += w[i] * g * g;
+        for (int k = 0; k < 8; ++k) {
+            f.sumxq += sxq[k];
+            f.sumqq += sqq[k];
         }
         if (f.better_than(best)) {
             best = f;

@@ -1,6 +1,6 @@
 // quant/search.h — scale searches shared by every quantizer that is not plain round-to-nearest.
 //
-// Each search fits one group of n weights x[] (n <= 256) with per-element importance w[] (> 0):
+// Each search fits one group of n weights x[] (n <= 256, a multiple of 8) with per-element importance w[] (> 0):
 // it tries a fan of candidate scales around the naive max-based one, assigns every element its
 // nearest level under each candidate, solves the weighted least-squares scale (and offset) for
 // that assignment in closed form, keeps the candidate with the smallest weighted squared error,
@@ -24,12 +24,32 @@ float search_scale_symmetric(const float * x, const float * w, int n, int qmin, 
 void search_scale_offset(const float * x, const float * w, int n, int qmax, bool min_le_zero,
                          uint8_t * q, float * d, float * m);
 
-// x ~= d * grid[q], q in [0, 16), grid sorted ascending (IQ4_NL's non-uniform levels).
-// Writes q, returns d.
-float search_scale_grid(const float * x, const float * w, int n, const int8_t * grid16, uint8_t * q);
+// A 16-level integer grid (sorted ascending, values in [-128, 127]) with a lookup table for the
+// nearest level: midpoints of integer levels are multiples of 0.5, so 512 cells of width 0.5
+// over [-128, 128) each lie wholly on one side of every midpoint and the table is exact.
+struct GridLut {
+    int8_t grid[16];
+    uint8_t idx[512];
+};
+GridLut make_grid_lut(const int8_t * grid16);
+const GridLut & iq4_grid();  // kIQ4Values
 
-// Index of the grid value nearest to v (grid sorted ascending, 16 entries).
-int nearest_grid_index(const int8_t * grid16, float v);
+// Index of the grid value nearest to v (ties go to the lower level).
+inline int grid_index(const GridLut & g, float v) {
+    float c = (v + 128.0f) * 2.0f;
+    c = c < 0.0f ? 0.0f : (c > 511.0f ? 511.0f : c);  // also maps NaN to 0
+    return g.idx[int(c)];
+}
+
+// x ~= d * grid[q], q in [0, 16) (IQ4_NL's non-uniform levels). Writes q, returns d.
+float search_scale_grid(const float * x, const float * w, int n, const GridLut & grid, uint8_t * q);
+
+// Round to nearest, ties to even, branch-free and vectorizable (|v| clamped to 4e6): the
+// searches use it; stored bytes that must match ggml use round_away below.
+inline int nearest_int(float v) {
+    v = v < -4e6f ? -4e6f : (v > 4e6f ? 4e6f : v);
+    return int((v + 12582912.0f) - 12582912.0f);
+}
 
 // Round half away from zero, exactly as C's roundf and gguf's np_roundf (what ggml's reference
 // quantizers use). `a - trunc(a)` is exact, so values just below .5 never round up, unlike
