@@ -77,45 +77,64 @@ void quantize_q8_k(const float * src, void * dst, int64_t n, const float *) {
 
 // ---- 32-element block dots -----------------------------------------------------------------
 
-float dot_q8_0(const void * w, const void * a, int64_t n) {
-    const BlockQ8_0 * x = static_cast<const BlockQ8_0 *>(w);
-    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(a);
-    const int64_t nb = n / kQK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256 p0 = _mm256_cvtepi32_ps(dot_i8(load256(x[i].qs), load256(y[i].qs)));
-        const __m256 p1 = _mm256_cvtepi32_ps(dot_i8(load256(x[i + 1].qs), load256(y[i + 1].qs)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), p0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i + 1].d) * fp16(y[i + 1].d)), p1, acc1);
+inline __m256 q8_0_block(const BlockQ8_0 & x, const BlockQ8_0 & y) {
+    return _mm256_cvtepi32_ps(dot_i8(load256(x.qs), load256(y.qs)));
+}
+
+// Scale products d_x * d_y of 8 consecutive blocks at once: 16 scalar half loads, but one
+// vcvtph2ps per side instead of two scalar conversions, a multiply and a broadcast per block.
+template <typename BX, typename BY>
+inline __m256 scales8(const BX * x, const BY * y) {
+    alignas(16) uint16_t hx[8], hy[8];
+    for (int k = 0; k < 8; ++k) {
+        hx[k] = x[k].d;
+        hy[k] = y[k].d;
     }
-    for (; i < nb; ++i) {
-        const __m256 p = _mm256_cvtepi32_ps(dot_i8(load256(x[i].qs), load256(y[i].qs)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), p, acc0);
-    }
-    return hsum(_mm256_add_ps(acc0, acc1));
+    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hx))),
+                         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hy))));
+}
+
+inline __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
+
+// sum_j (q_j - 8) * y_j with q unsigned: maddubs(q, y) - maddubs(8, y) (no sign fix-ups needed).
+inline __m256 q4_0_block(const BlockQ4_0 & x, const BlockQ8_0 & y) {
+    const __m256i qy = load256(y.qs);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles_128(x.qs), qy),
+                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), qy));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
 }
 
 float dot_q4_0(const void * w, const void * a, int64_t n) {
     const BlockQ4_0 * x = static_cast<const BlockQ4_0 *>(w);
     const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(a);
     const int64_t nb = n / kQK;
-    const __m256i off = _mm256_set1_epi8(8);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i q0 = _mm256_sub_epi8(unpack_nibbles_128(x[i].qs), off);
-        const __m256i q1 = _mm256_sub_epi8(unpack_nibbles_128(x[i + 1].qs), off);
-        const __m256 p0 = _mm256_cvtepi32_ps(dot_i8(q0, load256(y[i].qs)));
-        const __m256 p1 = _mm256_cvtepi32_ps(dot_i8(q1, load256(y[i + 1].qs)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), p0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i + 1].d) * fp16(y[i + 1].d)), p1, acc1);
+    for (; i + 8 <= nb; i += 8) {
+        const __m256 d = scales8(x + i, y + i);
+        for (int k = 0; k < 8; k += 2) {
+            acc0 = _mm256_fmadd_ps(lane(d, k), q4_0_block(x[i + k], y[i + k]), acc0);
+            acc1 = _mm256_fmadd_ps(lane(d, k + 1), q4_0_block(x[i + k + 1], y[i + k + 1]), acc1);
+        }
     }
-    for (; i < nb; ++i) {
-        const __m256i q = _mm256_sub_epi8(unpack_nibbles_128(x[i].qs), off);
-        const __m256 p = _mm256_cvtepi32_ps(dot_i8(q, load256(y[i].qs)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), p, acc0);
+    for (; i < nb; ++i) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), q4_0_block(x[i], y[i]), acc0);
+    return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+float dot_q8_0(const void * w, const void * a, int64_t n) {
+    const BlockQ8_0 * x = static_cast<const BlockQ8_0 *>(w);
+    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(a);
+    const int64_t nb = n / kQK;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        const __m256 d = scales8(x + i, y + i);
+        for (int k = 0; k < 8; k += 2) {
+            acc0 = _mm256_fmadd_ps(lane(d, k), q8_0_block(x[i + k], y[i + k]), acc0);
+            acc1 = _mm256_fmadd_ps(lane(d, k + 1), q8_0_block(x[i + k + 1], y[i + k + 1]), acc1);
+        }
     }
+    for (; i < nb; ++i) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), q8_0_block(x[i], y[i]), acc0);
     return hsum(_mm256_add_ps(acc0, acc1));
 }
 
