@@ -112,7 +112,7 @@ size_t utf8_incomplete_tail(std::string_view s) {
         const size_t i = n - back;
         const uint8_t c = static_cast<uint8_t>(s[i]);
         if ((c & 0xC0) == 0x80) continue;  // continuation: look further back for the lead
-        if (c < 0xC2) return 0;
+        if (c < 0xC2 || c > 0xF4) return 0;
         // A lead byte: incomplete when the subpart from it reaches the end and is shorter than needed.
         const size_t sub = maximal_subpart(s, i);
         const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
