@@ -139,7 +139,7 @@ Status HParams::validate() const {
 
 Status write_hparams(formats::QntWriter & w, const HParams & hp) {
     QUANTA_TRY(hp.validate());
-    QUANTA_TRY(w.add_string("model.architecture", arch_name(hp.arch)));
+    QUANTA_TRY(w.add_string("general.architecture", arch_name(hp.arch)));
     QUANTA_TRY(w.add_i64("model.n_vocab", hp.n_vocab));
     QUANTA_TRY(w.add_i64("model.n_embd", hp.n_embd));
     QUANTA_TRY(w.add_i64("model.n_layer", hp.n_layer));
@@ -166,7 +166,7 @@ Status write_hparams(formats::QntWriter & w, const HParams & hp) {
 Result<HParams> read_hparams(const formats::Metadata & md) {
     KeyReader k(md);
     HParams hp;
-    std::string arch = k.s("model.architecture");
+    std::string arch = k.s("general.architecture");
     if (!k.status().ok()) return k.status();
     auto a = arch_from_name(arch);
     if (!a.ok()) return a.status();

@@ -28,6 +28,8 @@ int main(int argc, char ** argv) {
 
     add_version_command(app);
     add_inspect_command(app);
+    add_convert_command(app);
+    add_quantize_command(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;
