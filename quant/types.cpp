@@ -10,6 +10,7 @@
 #include "quant/fp.h"
 #include "quant/kquants.h"
 #include "quant/legacy.h"
+#include "quant/qt4.h"
 #include "quant/status.h"
 
 namespace quanta::quant {
@@ -42,6 +43,8 @@ constexpr Codec codec_for(Type t) {
         case Type::Q8_K: return {quantize_row_q8_k, dequantize_row_q8_k, dot_row_q8_k, true};
         case Type::IQ4_NL: return {quantize_row_iq4_nl, dequantize_row_iq4_nl, dot_row_iq4_nl, false};
         case Type::IQ4_XS: return {quantize_row_iq4_xs, dequantize_row_iq4_xs, dot_row_iq4_xs, false};
+        case Type::QT4: return {quantize_row_qt4, dequantize_row_qt4, dot_row_qt4, false};
+        case Type::Q8_KH: return {quantize_row_q8_kh, dequantize_row_q8_kh, dot_row_q8_kh, true};
     }
     return {nullptr, nullptr, nullptr, false};
 }

@@ -69,7 +69,7 @@ double measure_bandwidth(int n_threads, int reps) {
 
 std::vector<int> fp16_fields(Type t) {
     switch (t) {
-        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: return {0};
+        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: case Type::QT4: return {0};
         case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: return {0, 2};
         case Type::Q2_K: return {80, 82};
         case Type::Q3_K: return {108};
@@ -219,11 +219,12 @@ void bench_accuracy(const Options & o) {
         double num = 0.0, den = 0.0, mean_rel = 0.0, secs = 0.0;
         for (const Tensor & w0 : tensors) {
             // Rows whose length is no multiple of 256 (Gemma 3 270M's 640) are regrouped k at a time
-            // so every type sees the same weights; a block may then span two original rows.
+            // (to a multiple of 512, for QT4) so every type sees the same weights; a block may then span
+            // two original rows.
             Tensor w;
             w.rows = w0.rows;
             w.cols = w0.cols;
-            for (int64_t k = 1; k <= 8 && (w.cols % 256 != 0); k *= 2) {
+            for (int64_t k = 1; k <= 8 && (w.cols % 512 != 0); k *= 2) {
                 if (w0.rows % (2 * k) == 0) { w.cols = w0.cols * 2 * k; w.rows = w0.rows / (2 * k); }
             }
             if (w.cols % t.block_size != 0) continue;

@@ -14,6 +14,7 @@
 
 #include "quant/kquants.h"
 #include "quant/legacy.h"
+#include "quant/qt4.h"
 #include "quant/simd/simd.h"
 #include "quant/simd/x86_common.h"
 
@@ -389,6 +390,39 @@ float dot_q8_k(const void * w, const void * a, int64_t n) {
     return sum;
 }
 
+// ---- QT4 . Q8_KH: IQ4_XS's inner loop on rotated rows (qt4.h) ------------------------------
+
+void quantize_q8_kh(const float * src, void * dst, int64_t n, const float *) {
+    // The rotation is the scalar reference's own code (exact adds and power-of-two scaling), so
+    // the rotated floats, and hence the bytes, are identical.
+    uint8_t * out = static_cast<uint8_t *>(dst);
+    for (int64_t i = 0; i < n / kRotation; ++i) {
+        alignas(32) float x[kRotation];
+        std::memcpy(x, src + i * kRotation, sizeof x);
+        rotate_256(x);
+        quantize_q8_k(x, out + i * sizeof(BlockQ8_K), kRotation, nullptr);
+    }
+}
+
+float dot_qt4(const void * w, const void * a, int64_t n) {
+    const BlockQT4 * x = static_cast<const BlockQT4 *>(w);
+    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / kQT4Block; ++i) {
+        const float d = fp16(x[i].d);
+        for (int h = 0; h < 2; ++h) {
+            const BlockQ8_K & yb = y[2 * i + h];
+            __m256i acc = _mm256_setzero_si256();
+            for (int j = 8 * h; j < 8 * h + 8; ++j) {
+                const __m256i p = dot_i8(iq4_lookup(x[i].qs + 16 * j), load256(yb.qs + 32 * (j - 8 * h)));
+                acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, _mm256_set1_epi32(qt4_scale(x[i], j))));
+            }
+            sum += d * yb.d * float(hsum(acc));
+        }
+    }
+    return sum;
+}
+
 // ---- float weights . f32 activations -------------------------------------------------------
 
 float dot_f32(const void * w, const void * a, int64_t n) {
@@ -464,6 +498,9 @@ void fill_kernels_avx2(IsaKernels & k) {
     k.quantize[id(Type::Q8_0)] = quantize_q8_0;
     k.quantize[id(Type::Q8_1)] = quantize_q8_1;
     k.quantize[id(Type::Q8_K)] = quantize_q8_k;
+    k.quantize[id(Type::Q8_KH)] = quantize_q8_kh;
+    k.dot[id(Type::QT4)] = dot_qt4;
+    k.dot[id(Type::Q8_KH)] = dot_q8_k;
     k.dot[id(Type::F32)] = dot_f32;
     k.dot[id(Type::F16)] = dot_f16;
     k.dot[id(Type::BF16)] = dot_bf16;

@@ -27,7 +27,7 @@ namespace {
 bool dot_is_exact(Type t) {
     switch (t) {
         case Type::Q2_K: case Type::Q3_K: case Type::Q4_K: case Type::Q5_K: case Type::Q6_K:
-        case Type::Q8_K: case Type::IQ4_XS: return true;
+        case Type::Q8_K: case Type::IQ4_XS: case Type::QT4: case Type::Q8_KH: return true;
         default: return false;
     }
 }
@@ -35,7 +35,7 @@ bool dot_is_exact(Type t) {
 // fp16 scale fields (byte offsets) of each block, so random blocks get finite, moderate scales.
 std::vector<int> fp16_fields(Type t) {
     switch (t) {
-        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: return {0};
+        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: case Type::QT4: return {0};
         case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: return {0, 2};
         case Type::Q2_K: return {80, 82};
         case Type::Q3_K: return {108};
