@@ -169,6 +169,11 @@ Tensor GraphBuilder::mul_mat(Tensor w, Tensor x) {
     if (w.ne[0] != x.ne[0]) {
         return fail("core: mul_mat: inner dims differ: weights " + sh(w) + " vs activations " + sh(x));
     }
+    const Type dot_with = quant::traits(w.type).dot_with;
+    if (x.ne[0] % type_block_size(dot_with) != 0) {
+        return fail("core: mul_mat: inner dim " + std::to_string(x.ne[0]) + " is not a multiple of the " +
+                    std::string(type_name(dot_with)) + " block size its activations are quantized to");
+    }
     if (x.ne[2] % w.ne[2] != 0 || x.ne[3] % w.ne[3] != 0) {
         return fail("core: mul_mat: batch dims of activations " + sh(x) + " are not multiples of the weights' " + sh(w));
     }
@@ -285,6 +290,8 @@ Tensor GraphBuilder::attention_reference(Tensor q, Tensor k, Tensor v, Tensor po
     if (p.softcap > 0.0f) scores = soft_cap(scores, p.softcap);
     Tensor probs = soft_max(scores, pos, SoftMaxParams{p.window, p.causal});
     // v [hd_v, n_head_kv, n_kv] -> packed F32 [n_kv, hd_v, n_head_kv]
+    // A block-quantized V is decoded first: dim 0 of a quantized tensor cannot be permuted.
+    if (type_block_size(v.type) > 1) v = copy(v, Type::F32);
     Tensor vt = copy(permute(v, 1, 2, 0, 3), Type::F32);
     Tensor out = mul_mat(vt, probs);  // [hd_v, n_q, n_head]
     return copy(permute(out, 0, 2, 1, 3), Type::F32);  // [hd_v, n_head, n_q]

@@ -37,8 +37,9 @@ void k_rms_norm(const BoundNode & n, const KernelCtx & ctx) {
     }
 }
 
-// Inverse frequencies theta_i for i in [0, n_rot/2), after scaling.
-void rope_freqs(const core::RopeParams & p, std::vector<float> & inv_freq) {
+// Inverse frequencies theta_i for i in [0, n_rot/2), after scaling; double, because angles reach
+// pos * theta ~ 1e5 rad at long contexts, where a float theta would be off by ~1e-2 rad.
+void rope_freqs(const core::RopeParams & p, std::vector<double> & inv_freq) {
     const int64_t half = p.n_rot / 2;
     inv_freq.resize(size_t(half));
     for (int64_t i = 0; i < half; ++i) {
@@ -58,7 +59,7 @@ void rope_freqs(const core::RopeParams & p, std::vector<float> & inv_freq) {
                 f = (1.0 - smooth) * f / p.factor + smooth * f;
             }
         }
-        inv_freq[size_t(i)] = float(f);
+        inv_freq[size_t(i)] = f;
     }
 }
 
@@ -68,7 +69,7 @@ void k_rope(const BoundNode & n, const KernelCtx & ctx) {
     const int32_t * pos = n.src[1].host<int32_t>();
     const BoundTensor & d = n.dst;
     const int64_t hd = d.ne[0], half = p.n_rot / 2;
-    std::vector<float> inv_freq;
+    std::vector<double> inv_freq;
     std::vector<float> cs(static_cast<size_t>(half));
     std::vector<float> sn(static_cast<size_t>(half));
     rope_freqs(p, inv_freq);
@@ -80,7 +81,7 @@ void k_rope(const BoundNode & n, const KernelCtx & ctx) {
         row_index(d, r, i1, i2, i3);  // i1 head, i2 token
         if (i2 != cached_token) {
             for (int64_t i = 0; i < half; ++i) {
-                const double a = double(pos[i2]) * double(inv_freq[size_t(i)]);
+                const double a = double(pos[i2]) * inv_freq[size_t(i)];
                 cs[size_t(i)] = float(std::cos(a));
                 sn[size_t(i)] = float(std::sin(a));
             }
