@@ -123,19 +123,11 @@ void init_bytes(const TokenizerImpl & t, std::string_view piece, std::vector<Sym
 
 }  // namespace
 
-void bpe_encode_piece(const TokenizerImpl & t, std::string_view piece, std::vector<int32_t> & out) {
-    if (piece.empty()) return;
+namespace {
+
+// Plain BPE of one word: initial symbols, then merges by rank.
+void bpe_word(const TokenizerImpl & t, std::string_view piece, std::vector<int32_t> & out) {
     Scratch & sc = tls_scratch;
-    if (t.data.ignore_merges) {
-        std::string_view key = piece;
-        if (t.byte_level) {
-            sc.spelled.clear();
-            for (char ch : piece) utf8_append(sc.spelled, byte_to_unicode(static_cast<uint8_t>(ch)));
-            key = sc.spelled;
-        }
-        auto it = t.vocab.find(key);
-        if (it != t.vocab.end()) { out.push_back(it->second); return; }
-    }
     std::vector<Symbol> & syms = sc.symbols;
     syms.clear();
     if (t.byte_level) init_bytes(t, piece, syms);
@@ -174,6 +166,78 @@ void bpe_encode_piece(const TokenizerImpl & t, std::string_view piece, std::vect
         }
     }
     for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[i].next) out.push_back(syms[i].id);
+}
+
+// Whole-word lookup of ignore_merges (Llama 3): the word as the vocabulary spells it.
+bool whole_word(const TokenizerImpl & t, std::string_view piece, std::vector<int32_t> & out) {
+    std::string_view key = piece;
+    if (t.byte_level) {
+        std::string & sp = tls_scratch.spelled;
+        sp.clear();
+        for (char ch : piece) utf8_append(sp, byte_to_unicode(static_cast<uint8_t>(ch)));
+        key = sp;
+    }
+    auto it = t.vocab.find(key);
+    if (it == t.vocab.end()) return false;
+    out.push_back(it->second);
+    return true;
+}
+
+// Per-thread memo of word -> ids; natural text repeats its words, so most lookups hit.
+struct WordCache {
+    uint64_t serial = 0;
+    std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> map;
+};
+thread_local WordCache tls_cache;
+constexpr size_t kCacheMaxWord = 64;        // bytes; longer words are not memoized
+constexpr size_t kCacheMaxEntries = 1 << 16;
+
+void word_cached(const TokenizerImpl & t, std::string_view word, bool allow_whole, std::vector<int32_t> & out) {
+    WordCache & c = tls_cache;
+    const bool cacheable = word.size() <= kCacheMaxWord;
+    if (cacheable) {
+        if (c.serial != t.serial) { c.map.clear(); c.serial = t.serial; }
+        auto it = c.map.find(word);
+        if (it != c.map.end()) { out.insert(out.end(), it->second.begin(), it->second.end()); return; }
+    }
+    const size_t start = out.size();
+    if (!(allow_whole && whole_word(t, word, out))) bpe_word(t, word, out);
+    if (cacheable) {
+        if (c.map.size() >= kCacheMaxEntries) c.map.clear();
+        c.map.emplace(std::string(word), std::vector<int32_t>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
+    }
+}
+
+bool joins(const TokenizerImpl & t, uint32_t cp) {
+    return std::binary_search(t.joins_before_space.begin(), t.joins_before_space.end(), cp);
+}
+
+}  // namespace
+
+void bpe_encode_piece(const TokenizerImpl & t, std::string_view piece, std::vector<int32_t> & out) {
+    if (piece.empty()) return;
+    if (t.byte_level) { word_cached(t, piece, t.data.ignore_merges, out); return; }
+    if (t.data.ignore_merges && whole_word(t, piece, out)) return;
+    // SPM: cut before each U+2581 that no piece can join to the character before it. A character
+    // that is not itself a piece (byte fallback, unk) may join through its <0xNN> spelling, so only
+    // in-vocabulary characters end a word.
+    size_t word_start = 0, prev = 0, prev_len = 0;
+    for (size_t i = 0; i < piece.size();) {
+        size_t len = utf8_valid_length(piece, i);
+        if (len == 0) len = 1;
+        if (i > 0 && len == 3 && piece.compare(i, 3, "\xE2\x96\x81") == 0 && piece.compare(prev, prev_len, "\xE2\x96\x81") != 0) {
+            const uint32_t cp = utf8_decode(piece, prev, prev_len);
+            const bool in_vocab = cp < 0x80 ? t.ascii_ids[cp] >= 0 : t.vocab.find(piece.substr(prev, prev_len)) != t.vocab.end();
+            if (in_vocab && !joins(t, cp)) {
+                word_cached(t, piece.substr(word_start, i - word_start), false, out);
+                word_start = i;
+            }
+        }
+        prev = i;
+        prev_len = len;
+        i += len;
+    }
+    word_cached(t, piece.substr(word_start), false, out);
 }
 
 }  // namespace quanta::text

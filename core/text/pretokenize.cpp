@@ -160,14 +160,6 @@ void replace_all(std::string & s, std::string_view from, std::string_view to) {
     s.swap(out);
 }
 
-void split_pieces(std::vector<TextPiece> & pieces, std::vector<TextPiece> & next, const std::vector<Span> & spans, const TextPiece & p) {
-    (void)pieces;
-    for (const auto & sp : spans) {
-        if (sp.end == sp.begin) continue;
-        next.push_back(TextPiece{p.text.substr(sp.begin, sp.end - sp.begin), p.first && sp.begin == 0});
-    }
-}
-
 }  // namespace
 
 Status compile_pre_tokenizer(TokenizerImpl & t) {
@@ -206,29 +198,34 @@ void normalize_piece(const TokenizerImpl & t, std::string & s) {
     }
 }
 
-void pre_tokenize(const TokenizerImpl & t, std::vector<TextPiece> & pieces) {
-    std::vector<TextPiece> next;
-    std::vector<Span> spans;
+void pre_tokenize_encode(const TokenizerImpl & t, TextPiece piece, std::vector<int32_t> & out) {
     const auto & steps = t.data.pre_tokenizer;
-    for (size_t k = 0; k < steps.size(); ++k) {
+    // A final ByteLevel without regex or prefix space splits nothing (the alphabet is applied by
+    // BPE), so the step before it is the last one that splits.
+    size_t n_split = steps.size();
+    if (n_split > 0 && steps[n_split - 1].kind == PreTokenizerKind::kByteLevel && !steps[n_split - 1].use_regex &&
+        !steps[n_split - 1].add_prefix_space)
+        --n_split;
+    if (n_split == 0) { bpe_encode_piece(t, piece.text, out); return; }
+    thread_local std::vector<Span> spans;
+    std::vector<TextPiece> pieces, next;
+    pieces.push_back(std::move(piece));
+    for (size_t k = 0; k < n_split; ++k) {
         const PreTokenizerStep & st = steps[k];
+        const bool last = k + 1 == n_split;
         next.clear();
         for (auto & p : pieces) {
+            bool split = true;
             switch (st.kind) {
                 case PreTokenizerKind::kSplit:
                     if (st.pattern_is_regex) regex_spans(*t.step_regex[k], p.text, spans);
                     else literal_spans(st.pattern, p.text, spans);
                     apply_behavior(spans, st.behavior, st.invert);
-                    split_pieces(pieces, next, spans, p);
                     break;
                 case PreTokenizerKind::kByteLevel:
                     if (st.add_prefix_space && p.text.compare(0, 1, " ") != 0) p.text.insert(0, " ");
-                    if (st.use_regex) {
-                        regex_spans(*t.gpt2_regex, p.text, spans);
-                        split_pieces(pieces, next, spans, p);
-                    } else if (!p.text.empty()) {
-                        next.push_back(std::move(p));
-                    }
+                    if (st.use_regex) regex_spans(*t.gpt2_regex, p.text, spans);
+                    else split = false;
                     break;
                 case PreTokenizerKind::kMetaspace: {
                     replace_all(p.text, " ", st.pattern);
@@ -239,12 +236,23 @@ void pre_tokenize(const TokenizerImpl & t, std::vector<TextPiece> & pieces) {
                     if (st.split) {
                         literal_spans(st.pattern, p.text, spans);
                         apply_behavior(spans, SplitBehavior::kMergedWithNext, false);
-                        split_pieces(pieces, next, spans, p);
-                    } else if (!p.text.empty()) {
-                        next.push_back(std::move(p));
+                    } else {
+                        split = false;
                     }
                     break;
                 }
+            }
+            if (!split) {
+                if (p.text.empty()) continue;
+                if (last) bpe_encode_piece(t, p.text, out);
+                else next.push_back(std::move(p));
+                continue;
+            }
+            const std::string_view text = p.text;
+            for (const auto & sp : spans) {
+                if (sp.end == sp.begin) continue;
+                if (last) bpe_encode_piece(t, text.substr(sp.begin, sp.end - sp.begin), out);
+                else next.push_back(TextPiece{p.text.substr(sp.begin, sp.end - sp.begin), p.first && sp.begin == 0});
             }
         }
         pieces.swap(next);

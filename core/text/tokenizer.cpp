@@ -6,6 +6,9 @@
 // Matching is leftmost-longest (aho-corasick's LeftmostLongest), here with a byte trie.
 #include "core/text/tokenizer.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include "core/text/detokenizer.h"
 #include "core/text/tokenizer_impl.h"
 #include "core/text/unicode.h"
@@ -100,6 +103,22 @@ Result<Tokenizer> Tokenizer::create(TokenizerData data) {
         auto it = t->vocab.find(std::string(1, static_cast<char>(c)));
         t->ascii_ids[c] = it == t->vocab.end() ? -1 : it->second;
     }
+    if (!t->byte_level) {
+        for (const auto & p : d.pieces) {
+            for (size_t i = 0, prev_len = 0; i < p.size();) {
+                size_t len = utf8_valid_length(p, i);
+                if (len == 0) len = 1;
+                if (i > 0 && p.compare(i, 3, "\xE2\x96\x81") == 0 && p.compare(i - prev_len, prev_len, "\xE2\x96\x81") != 0)
+                    t->joins_before_space.push_back(utf8_decode(p, i - prev_len, prev_len));
+                prev_len = len;
+                i += len;
+            }
+        }
+        std::sort(t->joins_before_space.begin(), t->joins_before_space.end());
+        t->joins_before_space.erase(std::unique(t->joins_before_space.begin(), t->joins_before_space.end()), t->joins_before_space.end());
+    }
+    static std::atomic<uint64_t> next_serial{1};
+    t->serial = next_serial++;
     for (size_t k = 0; k < d.added.size(); ++k)
         (d.added[k].normalized ? t->normalized_trie : t->raw_trie).add(d.added[k].content, static_cast<int32_t>(k));
     return Tokenizer(std::move(t));
@@ -196,7 +215,6 @@ void Tokenizer::encode_into(std::string_view text, const EncodeOptions & options
     std::string clean = utf8_is_valid(text) ? std::string(text) : utf8_sanitize(text);
     std::vector<Segment> raw, segs;
     split_added(t, t.raw_trie, clean, true, options.parse_special, raw);
-    std::vector<TextPiece> pieces;
     for (auto & r : raw) {
         if (r.id >= 0) { segs.push_back(std::move(r)); continue; }
         normalize_piece(t, r.text);
@@ -205,10 +223,7 @@ void Tokenizer::encode_into(std::string_view text, const EncodeOptions & options
     }
     for (auto & s : segs) {
         if (s.id >= 0) { out.push_back(s.id); continue; }
-        pieces.clear();
-        pieces.push_back(TextPiece{std::move(s.text), s.first});
-        pre_tokenize(t, pieces);
-        for (const auto & p : pieces) bpe_encode_piece(t, p.text, out);
+        pre_tokenize_encode(t, TextPiece{std::move(s.text), s.first}, out);
     }
     if (options.add_special && d.add_eos) out.push_back(d.eos_id);
 }

@@ -73,6 +73,10 @@ struct TokenizerImpl {
     std::shared_ptr<CompiledRegex> gpt2_regex;               // ByteLevel(use_regex) split
     bool byte_level = false;        // last pre-tokenizer step is ByteLevel: pieces are raw bytes
     int32_t byte_level_step = -1;
+    // SPM speed-up: a U+2581 whose preceding character X is not in this set starts a new word
+    // that no merge can cross (no piece contains X followed by U+2581), so BPE runs per word.
+    std::vector<uint32_t> joins_before_space;  // sorted code points X with "X\u2581" inside a piece
+    uint64_t serial = 0;            // identifies this tokenizer to per-thread caches
 };
 
 // A piece of text on its way to the model. `first` says it starts at offset 0 of the original
@@ -86,10 +90,11 @@ struct TextPiece {
 void normalize_piece(const TokenizerImpl & t, std::string & s);
 // Pre-tokenizer steps: splits `in` into pieces ready for BPE (pretokenize.cpp). For a byte-level
 // pipeline the pieces stay raw UTF-8 bytes; the byte alphabet is applied by the BPE step.
-void pre_tokenize(const TokenizerImpl & t, std::vector<TextPiece> & pieces);
+// Runs the pre-tokenizer steps on `piece` and BPE on every resulting pre-token, appending ids.
+void pre_tokenize_encode(const TokenizerImpl & t, TextPiece piece, std::vector<int32_t> & out);
 Status compile_pre_tokenizer(TokenizerImpl & t);
 
-// BPE on one pre-token, appending ids (bpe.cpp).
+// BPE on one pre-token, appending ids (bpe.cpp); results are cached per thread.
 void bpe_encode_piece(const TokenizerImpl & t, std::string_view piece, std::vector<int32_t> & out);
 
 }  // namespace quanta::text
