@@ -47,7 +47,7 @@ namespace {
 COVERS(Op::MulMat);
 }  // namespace
 
-TEST_CASE("mul_mat: every weight type, odd shapes, GQA broadcast, strided activations", "[cpu][ops]") {
+TEST_CASE("mul_mat: every weight type / odd shapes / GQA broadcast / strided activations", "[cpu][ops]") {
     for (Type wt : weight_types()) {
         INFO("weight type " << core::type_name(wt));
         const int64_t bs = std::max(quant::traits(wt).block_size, quant::traits(quant::traits(wt).dot_with).block_size);
@@ -161,7 +161,7 @@ COVERS(Op::SoftCap);
 COVERS(Op::Glu);
 }  // namespace
 
-TEST_CASE("unary ops: scale, silu, gelu (tanh, erf), soft_cap, glu", "[cpu][ops]") {
+TEST_CASE("unary ops: scale / silu / gelu (tanh / erf) / soft_cap / glu", "[cpu][ops]") {
     struct U {
         const char * name;
         std::function<Tensor(OpCase &, Tensor, Tensor)> build;
@@ -197,7 +197,7 @@ namespace {
 COVERS(Op::RmsNorm);
 }  // namespace
 
-TEST_CASE("rms_norm with weight, odd width", "[cpu][ops]") {
+TEST_CASE("rms_norm with weight / odd width", "[cpu][ops]") {
     OpCase c(17);
     std::vector<float> x, w;
     const int64_t n = 67;
@@ -250,7 +250,7 @@ namespace {
 COVERS(Op::Rope);
 }  // namespace
 
-TEST_CASE("rope: normal and NeoX pairing, partial rotary dims, linear and llama3 scaling", "[cpu][ops]") {
+TEST_CASE("rope: normal and NeoX pairing / partial rotary dims / linear and llama3 scaling", "[cpu][ops]") {
     const int64_t hd = 24, n_head = 3;
     const std::vector<int32_t> pos = {0, 1, 7, 300, 4095};
     for (bool neox : {false, true}) {
@@ -316,7 +316,7 @@ COVERS(Op::Attention);
 COVERS(Op::SoftMax);
 }  // namespace
 
-TEST_CASE("attention: fused vs naive and vs the unfused composition; masks, window, soft-cap, GQA, KV types", "[cpu][ops]") {
+TEST_CASE("attention: fused vs naive and vs the unfused composition / masks / window / soft-cap / GQA / KV types", "[cpu][ops]") {
     const int64_t hd = 64, nh = 4, nkh = 2, nkv = 150;
     for (Type kv : {Type::F32, Type::F16, Type::Q8_0}) {
         for (int variant = 0; variant < 3; ++variant) {
@@ -351,7 +351,7 @@ namespace {
 COVERS(Op::Copy);
 }  // namespace
 
-TEST_CASE("copy: strided f32 to f16, bf16, q8_0 and back; quantized to f32", "[cpu][ops]") {
+TEST_CASE("copy: strided f32 to f16 / bf16 / q8_0 and back / quantized to f32", "[cpu][ops]") {
     for (Type dst : {Type::F32, Type::F16, Type::BF16, Type::Q8_0}) {
         INFO("to " << core::type_name(dst));
         OpCase c(29);
@@ -380,7 +380,7 @@ namespace {
 COVERS(Op::SetRows);
 }  // namespace
 
-TEST_CASE("set_rows: KV-cache writes in f32, f16 and q8_0, then attention reads them", "[cpu][ops]") {
+TEST_CASE("set_rows: KV-cache writes in f32 / f16 and q8_0 / then attention reads them", "[cpu][ops]") {
     for (Type ct : {Type::F32, Type::F16, Type::Q8_0}) {
         INFO("cache " << core::type_name(ct));
         OpCase c(37);
@@ -449,7 +449,7 @@ TEST_CASE("get_rows rejects out-of-range ids at run time with a Status", "[cpu][
 }
 
 // Runs last (Catch2 orders by declaration): every op in ops.def has a CPU kernel and a case above.
-TEST_CASE("coverage: the CPU backend has a kernel for every op in ops.def, and every op is tested", "[cpu][ops]") {
+TEST_CASE("coverage: the CPU backend has a kernel for every op in ops.def / and every op is tested", "[cpu][ops]") {
     backends::cpu::CpuBackend cpu(1);
     for (int i = 0; i < core::kOpCount; ++i) {
         const Op op = Op(i);

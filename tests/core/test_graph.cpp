@@ -18,7 +18,7 @@ bool contains(const std::string & s, const std::string & part) { return s.find(p
 
 }  // namespace
 
-TEST_CASE("builder: mul_mat checks inner dims, batch broadcast and types", "[core][graph]") {
+TEST_CASE("builder: mul_mat checks inner dims / batch broadcast and types", "[core][graph]") {
     {
         GraphBuilder g;
         Tensor w = g.weight("w", Type::Q8_0, {64, 10});
@@ -50,7 +50,7 @@ TEST_CASE("builder: mul_mat checks inner dims, batch broadcast and types", "[cor
     }
 }
 
-TEST_CASE("builder: shapes of inputs are validated (block size, extents)", "[core][graph]") {
+TEST_CASE("builder: shapes of inputs are validated (block size / extents)", "[core][graph]") {
     GraphBuilder g;
     g.weight("w", Type::Q4_0, {33, 2});
     CHECK(contains(build_error(g), "multiple of the Q4_0 block size 32"));
@@ -78,7 +78,7 @@ TEST_CASE("builder: errors are sticky and later ops return invalid tensors", "[c
     CHECK(g.build().ok());
 }
 
-TEST_CASE("builder: rope, attention, set_rows, get_rows, rms_norm checks", "[core][graph]") {
+TEST_CASE("builder: rope / attention / set_rows / get_rows / rms_norm checks", "[core][graph]") {
     GraphBuilder g;
     Tensor x = g.input("x", Type::F32, {64, 4, 3});
     g.rope(x, g.input("pos", kI32, {2}), RopeParams{});
@@ -112,7 +112,7 @@ TEST_CASE("builder: rope, attention, set_rows, get_rows, rms_norm checks", "[cor
     CHECK(contains(build_error(g), "copy: target type Q4_K"));
 }
 
-TEST_CASE("views: permute, transpose, slice, reshape are metadata only", "[core][graph]") {
+TEST_CASE("views: permute / transpose / slice / reshape are metadata only", "[core][graph]") {
     GraphBuilder g;
     Tensor x = g.input("x", Type::F32, {4, 3, 2});
     Tensor t = g.transpose(x);

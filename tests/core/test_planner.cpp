@@ -24,7 +24,7 @@ TEST_CASE("planner: random lifetimes never alias and reuse memory", "[core][plan
     }
 }
 
-TEST_CASE("planner: a chain needs two buffers, and outputs do not overwrite inputs", "[core][planner]") {
+TEST_CASE("planner: a chain needs two buffers / and outputs do not overwrite inputs", "[core][planner]") {
     // x0 -> x1 -> x2 -> ... each read only by the next step.
     std::vector<Lifetime> chain;
     for (int i = 0; i < 10; ++i) chain.push_back({1000, i, i + 1});
