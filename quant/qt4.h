@@ -41,7 +41,8 @@ static_assert(sizeof(BlockQT4) == 272);
 // Signed scale of sub-block j in [0, 16): in [-63, 63].
 QUANTA_HD inline int qt4_scale(const BlockQT4 & b, int j) {
     const int m = ((b.scales_l[j >> 1] >> (4 * (j & 1))) & 0xF) | (((b.scales_h[j >> 2] >> (2 * (j & 3))) & 3) << 4);
-    return ((b.signs >> j) & 1) ? -m : m;
+    const int neg = (b.signs >> j) & 1;  // branch-free: signs are random, a branch mispredicts
+    return (m ^ -neg) + neg;
 }
 QUANTA_HD inline int qt4_index(const BlockQT4 & b, int e) {
     const uint8_t byte = b.qs[16 * (e >> 5) + (e & 15)];

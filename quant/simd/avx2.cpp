@@ -212,6 +212,28 @@ float dot_iq4_nl(const void * w, const void * a, int64_t n) {
 
 // ---- K-quant dots: exact int32 per super-block, then the reference's float expression --------
 
+// Byte-shuffle controls that broadcast int16 lane j of a register (in both 128-bit halves).
+// constexpr: a table built by a static constructor in this AVX2-compiled file could execute
+// AVX2 instructions at program start on a CPU without them.
+struct LaneBroadcast {
+    uint8_t ctl[8][32];
+};
+constexpr LaneBroadcast make_lane_broadcast() {
+    LaneBroadcast t{};
+    for (int j = 0; j < 8; ++j) {
+        for (int b = 0; b < 32; b += 2) {
+            t.ctl[j][b] = uint8_t(2 * j);
+            t.ctl[j][b + 1] = uint8_t(2 * j + 1);
+        }
+    }
+    return t;
+}
+alignas(32) constexpr LaneBroadcast kLaneBroadcast = make_lane_broadcast();
+
+inline __m256i broadcast_lane16(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kLaneBroadcast.ctl[j])));
+}
+
 float dot_q4_k(const void * w, const void * a, int64_t n) {
     const BlockQ4_K * x = static_cast<const BlockQ4_K *>(w);
     const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
@@ -221,6 +243,8 @@ float dot_q4_k(const void * w, const void * a, int64_t n) {
         alignas(16) uint8_t sc[8], mn[8];
         k4_unpack_scales(x[i].scales, sc, mn);
         const int summ = k4_min_dot_bsums(mn, y[i].bsums);
+        // The 8 scales as int16 in both halves; each chunk picks its two with one shuffle each.
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
         __m256i acc = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {
             const __m256i q = load256(x[i].qs + 32 * c);
@@ -228,8 +252,8 @@ float dot_q4_k(const void * w, const void * a, int64_t n) {
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             const __m256i plo = _mm256_maddubs_epi16(lo, load256(y[i].qs + 64 * c));
             const __m256i phi = _mm256_maddubs_epi16(hi, load256(y[i].qs + 64 * c + 32));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, broadcast_lane16(sc16, 2 * c)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, broadcast_lane16(sc16, 2 * c + 1)));
         }
         const int sumi = hsum(acc);
         sum += y[i].d * (fp16(x[i].d) * float(sumi) - fp16(x[i].dmin) * float(summ));
@@ -247,6 +271,7 @@ float dot_q5_k(const void * w, const void * a, int64_t n) {
         alignas(16) uint8_t sc[8], mn[8];
         k4_unpack_scales(x[i].scales, sc, mn);
         const int summ = k4_min_dot_bsums(mn, y[i].bsums);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
         const __m256i qh = load256(x[i].qh);
         __m256i acc = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {
@@ -258,8 +283,8 @@ float dot_q5_k(const void * w, const void * a, int64_t n) {
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hhi);
             const __m256i plo = _mm256_maddubs_epi16(lo, load256(y[i].qs + 64 * c));
             const __m256i phi = _mm256_maddubs_epi16(hi, load256(y[i].qs + 64 * c + 32));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, broadcast_lane16(sc16, 2 * c)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, broadcast_lane16(sc16, 2 * c + 1)));
         }
         const int sumi = hsum(acc);
         sum += y[i].d * (fp16(x[i].d) * float(sumi) - fp16(x[i].dmin) * float(summ));
@@ -363,16 +388,49 @@ float dot_q2_k(const void * w, const void * a, int64_t n) {
     return sum;
 }
 
+// Decodes n_sub (8 or 16) scales packed as IQ4_XS / QT4 do it: bits 0..3 as nibbles (sub-block j
+// in nibble j%2 of byte j/2), bits 4..5 as 2-bit fields (bits 2(j%4).. of byte j/4). Returns the
+// 6-bit values in bytes 0..n_sub-1. Vector code: the scalar bit-field decode was most of the
+// instructions of these kernels.
+inline __m128i unpack_scales6(const uint8_t * lo_nibbles, uint32_t hi_fields) {
+    uint64_t lo = 0;
+    std::memcpy(&lo, lo_nibbles, 8);
+    const __m128i v = _mm_cvtsi64_si128(int64_t(lo));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    const __m128i low = _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+    const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(hi_fields)),
+                                         _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    const __m128i bit4 = _mm_setr_epi8(1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64);
+    const __m128i bit5 = _mm_add_epi8(bit4, bit4);
+    const __m128i h4 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, bit4), bit4), _mm_set1_epi8(0x10));
+    const __m128i h5 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, bit5), bit5), _mm_set1_epi8(0x20));
+    return _mm_or_si128(low, _mm_or_si128(h4, h5));
+}
+
+// kIQ4Values[idx] . y over 32 elements, times an integer scale, as 8 int32 partial sums:
+// maddubs pairs stay below 2*127*127 (no saturation) and madd applies the scale for free.
+inline __m256i iq4_dot_scaled(const uint8_t * qs16, const int8_t * y32, __m256i scale16) {
+    const __m256i v = iq4_lookup(qs16);
+    const __m256i yy = load256(y32);
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(yy, v));
+    return _mm256_madd_epi16(p, scale16);
+}
+
+
 float dot_iq4_xs(const void * w, const void * a, int64_t n) {
     const BlockIQ4_XS * x = static_cast<const BlockIQ4_XS *>(w);
     const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
     float sum = 0.0f;
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         __m256i acc = _mm256_setzero_si256();
-        for (int b = 0; b < 8; ++b) {
-            const __m256i p = dot_i8(iq4_lookup(x[i].qs + 16 * b), load256(y[i].qs + 32 * b));
-            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, _mm256_set1_epi32(iq4xs_scale(x[i], b))));
-        }
+        // The 8 scales minus 32 as int16, in both halves (lane b = sub-block b).
+        uint32_t lo4;
+        std::memcpy(&lo4, x[i].scales_l, 4);
+        alignas(8) uint8_t lo8[8] = {};
+        std::memcpy(lo8, &lo4, 4);
+        const __m128i s8 = _mm_sub_epi8(unpack_scales6(lo8, x[i].scales_h), _mm_set1_epi8(32));
+        const __m256i s16 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(s8));
+        for (int b = 0; b < 8; ++b) acc = _mm256_add_epi32(acc, iq4_dot_scaled(x[i].qs + 16 * b, y[i].qs + 32 * b, broadcast_lane16(s16, b)));
         sum += fp16(x[i].d) * y[i].d * float(hsum(acc));
     }
     return sum;
@@ -410,12 +468,21 @@ float dot_qt4(const void * w, const void * a, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / kQT4Block; ++i) {
         const float d = fp16(x[i].d);
+        // The 16 signed scales (same values as qt4_scale()), sign applied with the sign mask.
+        uint32_t hi;
+        std::memcpy(&hi, x[i].scales_h, 4);
+        const __m128i mag = unpack_scales6(x[i].scales_l, hi);
+        const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(x[i].signs)),
+                                             _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+        const __m128i bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+        const __m128i neg = _mm_cmpeq_epi8(_mm_and_si128(rep, bits), bits);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_sub_epi8(_mm_xor_si128(mag, neg), neg));
         for (int h = 0; h < 2; ++h) {
             const BlockQ8_K & yb = y[2 * i + h];
+            const __m256i s16 = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00) : _mm256_permute2x128_si256(sc16, sc16, 0x11);
             __m256i acc = _mm256_setzero_si256();
-            for (int j = 8 * h; j < 8 * h + 8; ++j) {
-                const __m256i p = dot_i8(iq4_lookup(x[i].qs + 16 * j), load256(yb.qs + 32 * (j - 8 * h)));
-                acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, _mm256_set1_epi32(qt4_scale(x[i], j))));
+            for (int j = 0; j < 8; ++j) {
+                acc = _mm256_add_epi32(acc, iq4_dot_scaled(x[i].qs + 16 * (8 * h + j), yb.qs + 32 * j, broadcast_lane16(s16, j)));
             }
             sum += d * yb.d * float(hsum(acc));
         }

@@ -55,10 +55,11 @@ inline __m256i load256(const void * p) { return _mm256_loadu_si256(static_cast<c
 inline __m128i load128(const void * p) { return _mm_loadu_si128(static_cast<const __m128i *>(p)); }
 
 // 16 packed bytes -> 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
+// One vbroadcasti128 load, one variable shift of the upper lane by 4, one mask: the bits that
+// shift in from the neighbouring byte land in the masked-off high half.
 inline __m256i unpack_nibbles_128(const uint8_t * p) {
-    const __m128i b = load128(p);
-    const __m128i m = _mm_set1_epi8(0x0F);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+    return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
 // Signed int8 x signed int8, 32 pairs -> 8 int32 partial sums (x must not hold -128).
