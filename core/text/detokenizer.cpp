@@ -7,6 +7,7 @@
 // Strip(" ", 1, 0) after Fuse removes the single leading space of Llama 2 output.
 #include "core/text/detokenizer.h"
 
+#include "core/text/tokenizer_impl.h"
 #include "core/text/unicode.h"
 
 namespace quanta::text {
@@ -104,20 +105,13 @@ void Detokenizer::run(size_t k, std::string token, std::string & out) {
             break;
         }
         case DecoderKind::kByteLevel: {
-            // Chars of the byte alphabet become their bytes; a token with any other char keeps its UTF-8.
-            std::string bytes;
-            bool all = true;
-            for (size_t i = 0; i < token.size() && all;) {
-                size_t len = utf8_valid_length(token, i);
-                if (len == 0) { all = false; break; }
-                const int b = unicode_to_byte(utf8_decode(token, i, len));
-                if (b < 0) all = false;
-                else bytes.push_back(static_cast<char>(b));
-                i += len;
-            }
-            lossy_tail_ += all ? bytes : token;
+            // Bytes of the token, precomputed by the tokenizer (alphabet chars -> bytes; a token
+            // with any other char keeps its UTF-8).
+            const std::string & bytes = tok_->impl().byte_level_bytes[static_cast<size_t>(current_id_)];
+            lossy_tail_ += bytes;
             const size_t hold = utf8_incomplete_tail(lossy_tail_);
-            std::string ready = utf8_sanitize(std::string_view(lossy_tail_).substr(0, lossy_tail_.size() - hold));
+            const std::string_view head = std::string_view(lossy_tail_).substr(0, lossy_tail_.size() - hold);
+            std::string ready = utf8_is_valid(head) ? std::string(head) : utf8_sanitize(head);
             lossy_tail_.erase(0, lossy_tail_.size() - hold);
             ++st.seen;
             if (!ready.empty()) run(k + 1, std::move(ready), out);
@@ -156,6 +150,7 @@ std::string Detokenizer::push(int32_t id) {
         out += piece;
         return out;
     }
+    current_id_ = id;
     run(0, piece, out);
     return out;
 }

@@ -117,6 +117,24 @@ Result<Tokenizer> Tokenizer::create(TokenizerData data) {
         std::sort(t->joins_before_space.begin(), t->joins_before_space.end());
         t->joins_before_space.erase(std::unique(t->joins_before_space.begin(), t->joins_before_space.end()), t->joins_before_space.end());
     }
+    for (const auto & st : d.decoder) {
+        if (st.kind != DecoderKind::kByteLevel) continue;
+        t->byte_level_bytes.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            const std::string & tok = t->id_to_token[i];
+            std::string bytes;
+            bool all = true;
+            for (size_t k = 0; k < tok.size() && all;) {
+                const size_t len = utf8_valid_length(tok, k);
+                const int b = len ? unicode_to_byte(utf8_decode(tok, k, len)) : -1;
+                if (b < 0) all = false;
+                else bytes.push_back(static_cast<char>(b));
+                k += len;
+            }
+            t->byte_level_bytes[i] = all ? bytes : tok;
+        }
+        break;
+    }
     static std::atomic<uint64_t> next_serial{1};
     t->serial = next_serial++;
     for (size_t k = 0; k < d.added.size(); ++k)
@@ -156,9 +174,9 @@ bool is_word_char(uint32_t cp) {
 }
 
 // HF find_matches on one piece: splits `s` into text and added-token segments.
-void split_added(const TokenizerImpl & t, const TokenTrie & trie, const std::string & s, bool first, bool parse_special,
+void split_added(const TokenizerImpl & t, const TokenTrie & trie, std::string_view s, bool first, bool parse_special,
                  std::vector<Segment> & out) {
-    if (trie.empty()) { out.push_back(Segment{s, -1, first}); return; }
+    if (trie.empty()) { out.push_back(Segment{std::string(s), -1, first}); return; }
     size_t start_offset = 0;  // end of the last emitted segment
     size_t pos = 0;           // where the matcher resumes (aho-corasick's iterator position)
     while (pos < s.size()) {
@@ -196,11 +214,11 @@ void split_added(const TokenizerImpl & t, const TokenTrie & trie, const std::str
             }
             pos = std::max(pos, stop);
         }
-        if (start_offset < start) out.push_back(Segment{s.substr(start_offset, start - start_offset), -1, first && start_offset == 0});
+        if (start_offset < start) out.push_back(Segment{std::string(s.substr(start_offset, start - start_offset)), -1, first && start_offset == 0});
         out.push_back(Segment{std::string(), a.id, false});
         start_offset = stop;
     }
-    if (start_offset < s.size()) out.push_back(Segment{s.substr(start_offset), -1, first && start_offset == 0});
+    if (start_offset < s.size()) out.push_back(Segment{std::string(s.substr(start_offset)), -1, first && start_offset == 0});
 }
 
 }  // namespace
@@ -212,7 +230,10 @@ void Tokenizer::encode_into(std::string_view text, const EncodeOptions & options
     const TokenizerData & d = t.data;
     if (options.add_special && d.add_bos) out.push_back(d.bos_id);
 
-    std::string clean = utf8_is_valid(text) ? std::string(text) : utf8_sanitize(text);
+    std::string repaired;
+    const bool valid = utf8_is_valid(text);
+    if (!valid) repaired = utf8_sanitize(text);
+    const std::string_view clean = valid ? text : std::string_view(repaired);
     std::vector<Segment> raw, segs;
     split_added(t, t.raw_trie, clean, true, options.parse_special, raw);
     for (auto & r : raw) {

@@ -77,6 +77,7 @@ struct TokenizerImpl {
     // that no merge can cross (no piece contains X followed by U+2581), so BPE runs per word.
     std::vector<uint32_t> joins_before_space;  // sorted code points X with "X\u2581" inside a piece
     uint64_t serial = 0;            // identifies this tokenizer to per-thread caches
+    std::vector<std::string> byte_level_bytes;  // per id: bytes of id_to_token under the ByteLevel decoder
 };
 
 // A piece of text on its way to the model. `first` says it starts at offset 0 of the original
