@@ -30,12 +30,20 @@ bool needs_conversion(const BoundNode & n, const RowCodec & c) {
     return !(n.src[1].type == Type::F32 && c.dot_with == Type::F32);
 }
 
+// F16 weights against many tokens: a weight row is widened to f32 once per tile and reused for
+// kTileM f32 dots, instead of converting it again inside every dot.
+bool widen_f16(const BoundNode & n) { return n.src[0].type == Type::F16 && n.src[1].ne[1] > 1; }
+
+// Layout: [activation rows in dot_with][per-thread f32 row: F16 activations][per-thread f32 row:
+// widened F16 weights].
+size_t act_bytes(const BoundNode & n, const RowCodec & c) {
+    return needs_conversion(n, c) ? align64(size_t(n.src[1].nrows()) * core::type_row_bytes(c.dot_with, n.src[1].ne[0])) : 0;
+}
+
 size_t w_mul_mat(const BoundNode & n, int nth) {
     const RowCodec & c = *row_codec(n.src[0].type);
-    const BoundTensor & x = n.src[1];
-    if (!needs_conversion(n, c)) return 0;
-    const size_t act = align64(size_t(x.nrows()) * core::type_row_bytes(c.dot_with, x.ne[0]));
-    return act + size_t(nth) * align64(size_t(x.ne[0]) * sizeof(float));
+    const size_t row = align64(size_t(n.src[1].ne[0]) * sizeof(float));
+    return act_bytes(n, c) + size_t(nth) * row * 2;
 }
 
 void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
@@ -49,8 +57,7 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
     char * act = ctx.work;
 
     if (convert) {
-        float * tmp = reinterpret_cast<float *>(ctx.work + align64(size_t(x.nrows()) * arb) +
-                                                size_t(ctx.ith) * align64(size_t(K) * sizeof(float)));
+        float * tmp = reinterpret_cast<float *>(ctx.work + act_bytes(n, c) + size_t(ctx.ith) * 2 * align64(size_t(K) * sizeof(float)));
         int64_t r0, r1;
         split_range(x.nrows(), ctx.ith, ctx.nth, r0, r1);
         for (int64_t r = r0; r < r1; ++r) {
@@ -72,6 +79,10 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
     const int64_t tiles_n = (N + kTileN - 1) / kTileN;
     const int64_t tiles_m = (M + kTileM - 1) / kTileM;
     const int64_t r2 = B2 / w.ne[2], r3 = B3 / w.ne[3];
+    const bool widen = widen_f16(n);
+    float * wide = reinterpret_cast<float *>(ctx.work + act_bytes(n, c) +
+                                             (size_t(ctx.ith) * 2 + 1) * align64(size_t(K) * sizeof(float)));
+    const VecOps & vo = vec();
     int64_t t0, t1;
     split_range(tiles_n * tiles_m * B2 * B3, ctx.ith, ctx.nth, t0, t1);
     for (int64_t t = t0; t < t1; ++t) {
@@ -83,10 +94,11 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
         const int64_t n_end = std::min(N, (tn + 1) * kTileN), m_end = std::min(M, (tm + 1) * kTileM);
         for (int64_t in = tn * kTileN; in < n_end; ++in) {
             const char * wrow = wbase + in * w.nb[1];
+            if (widen) vo.f16_to_f32(reinterpret_cast<const uint16_t *>(wrow), wide, K);
             for (int64_t im = tm * kTileM; im < m_end; ++im) {
                 const char * arow = convert ? act + size_t(((i3 * B2 + i2) * M + im)) * arb : row_ptr(x, im, i2, i3);
                 float * out = reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + im * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]);
-                *out = c.dot(wrow, arow, K);
+                *out = widen ? vo.dot_f32(wide, reinterpret_cast<const float *>(arow), K) : c.dot(wrow, arow, K);
             }
         }
     }
