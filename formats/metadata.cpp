@@ -121,12 +121,25 @@ Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits
             return r.error("array of " + std::to_string(out.count) + " strings cannot fit in the " +
                            std::to_string(r.remaining()) + " bytes left");
         out.strings.reserve(size_t(out.count));
+        // A tight loop without a Status per element: vocabularies hold 100k+ strings and this loop
+        // is most of the time spent opening a model.
+        const uint8_t * p = r.cursor();
+        uint64_t left = r.remaining();
         for (uint64_t i = 0; i < out.count; ++i) {
-            std::string_view s;
-            QUANTA_TRY(r.read_string<uint64_t>(s, limits.max_string_bytes, false, "array string"));
-            out.strings.push_back(s);
+            uint64_t len = 0;
+            if (left < 8) break;
+            std::memcpy(&len, p, 8);
+            if (len > limits.max_string_bytes || len > left - 8) break;
+            out.strings.emplace_back(reinterpret_cast<const char *>(p + 8), size_t(len));
+            p += 8 + len;
+            left -= 8 + len;
         }
-        return ok_status();
+        QUANTA_TRY(r.skip(r.remaining() - left, "array strings"));
+        if (out.strings.size() == out.count) return ok_status();
+        // Stopped early: re-read the failing element through the checked path for its message.
+        std::string_view s;
+        QUANTA_TRY(r.read_string<uint64_t>(s, limits.max_string_bytes, false, "array string"));
+        return r.error("array string " + std::to_string(out.strings.size()) + " is malformed");
     }
     if (out.elem_type == ValueType::Array) {
         if (depth + 1 > limits.max_depth)
