@@ -4,7 +4,9 @@
 //   mat-mat  (512 tokens: prompt) -> GFLOP/s, next to the measured peak SIMD FMA rate
 // Activation quantization is included (it is part of every mul_mat).
 // Usage: core_bench [--threads N] [--tokens M] [--types Q4_0,Q8_0,...]
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -61,6 +63,45 @@ double run_case(backends::cpu::CpuBackend & cpu, Type wt, const std::vector<uint
     std::normal_distribution<float> dist;
     for (float & v : xs) v = dist(rng);
     if (!e.bind_new(x, cpu).ok() || !e.write(x, xs.data(), xs.size() * 4).ok()) return -1;
+    return time_runs(e, min_s).seconds;
+}
+
+// Fused attention: n_q queries at positions n_kv - n_q .. n_kv - 1 over an n_kv cache of kv type.
+double run_attention(backends::cpu::CpuBackend & cpu, Type kv, int64_t n_q, int64_t n_kv, double min_s) {
+    const int64_t hd = 128, n_head = 32, n_head_kv = 8;
+    core::GraphBuilder g;
+    core::Tensor q = g.input("q", Type::F32, {hd, n_head, n_q});
+    core::Tensor k = g.input("k", kv, {hd, n_head_kv, n_kv});
+    core::Tensor v = g.input("v", kv, {hd, n_head_kv, n_kv});
+    core::Tensor pos = g.input("pos", core::kI32, {n_q});
+    core::AttentionParams p;
+    p.scale = 1.0f / std::sqrt(float(hd));
+    core::Tensor out = g.attention(q, k, v, pos, p);
+    g.mark_output(out);
+    Result<core::Graph> graph = g.build();
+    if (!graph.ok()) return -1;
+    core::ExecutorOptions o;
+    o.cpu = &cpu;
+    auto ex = core::Executor::create(std::move(graph.value()), o);
+    if (!ex.ok()) return -1;
+    core::Executor & e = *ex.value();
+    std::mt19937 rng(5);
+    std::normal_distribution<float> dist;
+    for (const core::Tensor & t : {q, k, v}) {
+        if (!e.bind_new(t, cpu).ok()) return -1;
+        const int64_t rows = t.nrows();
+        std::vector<float> row(static_cast<size_t>(t.ne[0]));
+        std::vector<uint8_t> bytes(static_cast<size_t>(t.extent_bytes()));
+        const size_t rb = core::type_row_bytes(t.type, t.ne[0]);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (float & x : row) x = dist(rng);
+            quant::traits(t.type).quantize_row(row.data(), bytes.data() + size_t(r) * rb, t.ne[0], nullptr);
+        }
+        if (!e.write(t, bytes.data(), bytes.size()).ok()) return -1;
+    }
+    std::vector<int32_t> ps(static_cast<size_t>(n_q));
+    for (int64_t i = 0; i < n_q; ++i) ps[size_t(i)] = int32_t(n_kv - n_q + i);
+    if (!e.bind_new(pos, cpu).ok() || !e.write(pos, ps.data(), ps.size() * 4).ok()) return -1;
     return time_runs(e, min_s).seconds;
 }
 
@@ -124,6 +165,22 @@ int main(int argc, char ** argv) {
                     wbytes_total / 1048576.0, mv * 1e3, mv_gbs, 100.0 * mv_gbs / peak.read_gbs, mm * 1e3, mm_gflops,
                     100.0 * mm_gflops / peak.peak_gflops);
         std::fflush(stdout);
+    }
+    // Attention: 32 heads over 8 kv heads of 128 dims (Llama-3-8B shape), causal.
+    std::printf("\n| attention (32 q heads, 8 kv heads, hd 128) | kv type | ms | GFLOP/s (visible keys) |\n|---|---|---|---|\n");
+    for (Type kv : {Type::F16, Type::Q8_0}) {
+        struct Shape {
+            const char * name;
+            int64_t n_q, n_kv;
+        };
+        for (Shape sh : {Shape{"decode: 1 query, 4096 keys", 1, 4096}, Shape{"prompt: 512 queries, 512 keys", 512, 512}}) {
+            const double t = run_attention(cpu, kv, sh.n_q, sh.n_kv, 0.3);
+            double visible = 0;
+            for (int64_t i = 0; i < sh.n_q; ++i) visible += double(sh.n_kv - sh.n_q + i + 1);
+            const double flops = 4.0 * 128.0 * 32.0 * visible;  // q.k and p.v, 2 flops each
+            std::printf("| %s | %s | %.3f | %.1f |\n", sh.name, std::string(core::type_name(kv)).c_str(), t * 1e3,
+                        flops / t / 1e9);
+        }
     }
     return 0;
 }
