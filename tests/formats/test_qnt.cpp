@@ -1,6 +1,7 @@
 // tests/formats/test_qnt.cpp — .qnt write -> read round trips, verify(), corruption, truncation.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -362,4 +363,52 @@ TEST_CASE("mmap: clear errors for missing files and directories", "[mmap]") {
     auto q = QntReader::open(dir.file("empty"));
     REQUIRE(!q.ok());
     CHECK_THAT(q.status().message(), Catch::Contains("shorter than the 64-byte header"));
+}
+
+TEST_CASE("qnt: hostile tensor directories are refused with the reason", "[qnt]") {
+    TempDir dir;
+    const std::string path = dir.file("d.qnt");
+    {
+        auto w = QntWriter::create(path, {64});
+        REQUIRE(w.ok());
+        std::vector<uint8_t> data(128, 1);
+        const std::vector<int64_t> ne = {32};
+        REQUIRE(w->add_tensor("tensor_aa", Type::F32, ne, data.data(), 128).ok());
+        REQUIRE(w->add_tensor("tensor_ab", Type::F32, ne, data.data(), 128).ok());
+        REQUIRE(w->finish().ok());
+    }
+    const auto full = quanta::test::read_bytes(path);
+    uint64_t index_offset = 0;
+    std::memcpy(&index_offset, full.data() + 32, 8);
+    // Directory entry of tensor_ab: name, then u32 type, u32 n_dims, u64 ne0, u64 offset, u64 size, u64 sum.
+    const std::string second = "tensor_ab";
+    auto it = std::search(full.begin() + long(index_offset), full.end(), second.begin(), second.end());
+    REQUIRE(it != full.end());
+    const size_t name_at = size_t(it - full.begin());
+    const size_t type_at = name_at + second.size(), ndims_at = type_at + 4, ne0_at = ndims_at + 4;
+    const size_t offset_at = ne0_at + 8;
+    QntOpenOptions no_sum;
+    no_sum.check_index_checksum = false;
+    auto message = [&](auto patch) {
+        auto b = full;
+        patch(b);
+        auto r = QntReader::open_memory(b, "d", no_sum);
+        REQUIRE(!r.ok());
+        return r.status().message();
+    };
+    auto put64 = [](std::vector<uint8_t> & b, size_t at, uint64_t v) { std::memcpy(b.data() + at, &v, 8); };
+    auto put32 = [](std::vector<uint8_t> & b, size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); };
+    CHECK_THAT(message([&](auto & b) { b[name_at + 8] = 'a'; }), Catch::Contains("'tensor_aa': duplicate tensor name"));
+    CHECK_THAT(message([&](auto & b) { b[name_at + 3] = char(0xC3); }), Catch::Contains("not valid UTF-8"));
+    CHECK_THAT(message([&](auto & b) { put64(b, offset_at, 0); }), Catch::Contains("overlap"));
+    CHECK_THAT(message([&](auto & b) { put64(b, offset_at, 65); }), Catch::Contains("not a multiple of the alignment 64"));
+    CHECK_THAT(message([&](auto & b) { put64(b, offset_at, 1ull << 62); }), Catch::Contains("runs past the end of the data section"));
+    CHECK_THAT(message([&](auto & b) { put64(b, ne0_at, 1ull << 62); }), Catch::Contains("overflows"));
+    CHECK_THAT(message([&](auto & b) { put64(b, ne0_at, 0); }), Catch::Contains("dim 0 is 0"));
+    CHECK_THAT(message([&](auto & b) { put64(b, ne0_at, 31); }), Catch::Contains("needs 124"));
+    CHECK_THAT(message([&](auto & b) { put32(b, type_at, 200); }),
+               Catch::Contains("type id 200 is unknown to this quanta") && Catch::Contains("upgrade quanta"));
+    CHECK_THAT(message([&](auto & b) { put32(b, ndims_at, 5); }), Catch::Contains("5 dims"));
+    CHECK_THAT(message([&](auto & b) { put32(b, name_at - 4, 0xFFFFFFF0u); }), Catch::Contains("exceeds the limit"));
+    CHECK_THAT(message([&](auto & b) { put32(b, name_at - 4, 0); }), Catch::Contains("empty name"));
 }
