@@ -136,6 +136,25 @@ Status Executor::bind_new(const Tensor & external, Backend & backend) {
     return bind(external, *impl_->owned.back());
 }
 
+Status Executor::bind_host(const Tensor & external, Backend & backend, void * data, size_t bytes) {
+    if (!external.valid() || size_t(external.storage) >= graph_.storages.size()) {
+        return Status::error("executor: bind_host: invalid tensor");
+    }
+    const Storage & st = graph_.storages[size_t(external.storage)];
+    if (bytes != size_t(st.bytes)) {
+        return Status::error("executor: bind_host '" + st.name + "': " + std::to_string(bytes) + " bytes given, " +
+                             std::to_string(st.bytes) + " expected");
+    }
+    Result<BufferPtr> wrapped = backend.wrap_host(data, bytes);
+    if (!wrapped.ok()) {
+        QUANTA_TRY(bind_new(external, backend));
+        const Binding & bd = impl_->bindings[size_t(external.storage)];
+        return backend.upload(*bd.buffer, bd.offset, data, bytes);
+    }
+    impl_->owned.push_back(std::move(wrapped.value()));
+    return bind(external, *impl_->owned.back());
+}
+
 Status Executor::plan() {
     Impl & m = *impl_;
     const int n_nodes = int(graph_.nodes.size());
@@ -289,7 +308,8 @@ Status Executor::plan() {
 Status Executor::resolve() {
     Impl & m = *impl_;
     for (int b = 0; b < int(stats_.nodes_on.size()); ++b) {
-        const size_t need = size_t(std::max<int64_t>(m.peak[size_t(b)], 1));
+        if (m.peak[size_t(b)] == 0) continue;  // nothing planned there (e.g. a gpu with no layers)
+        const size_t need = size_t(m.peak[size_t(b)]);
         if (!m.arenas[size_t(b)] || m.arenas[size_t(b)]->size() < need) {
             m.arenas[size_t(b)].reset();
             Result<BufferPtr> buf = m.backends[size_t(b)]->alloc(need);

@@ -59,6 +59,10 @@ public:
     Status bind(const Tensor & external, Buffer & buffer, size_t offset = 0);
     // Allocates the external storage on `backend` (owned by the executor) and binds it.
     Status bind_new(const Tensor & external, Backend & backend);
+    // Binds host bytes the caller keeps alive (a tensor of the mmap'd model file): zero-copy through
+    // Backend::wrap_host where the backend offers it, else an owned copy made by alloc + upload.
+    // `bytes` must equal the storage size.
+    Status bind_host(const Tensor & external, Backend & backend, void * data, size_t bytes);
 
     // Copies packed bytes into an external tensor (a packed view of a bound external storage).
     Status write(const Tensor & t, const void * data, size_t bytes);
