@@ -292,9 +292,41 @@ float dot_q5_k(const void * w, const void * a, int64_t n) {
     return sum;
 }
 
-// Scale vector for a 32-element chunk whose two 16-element halves use scales s0 and s1.
-inline __m256i pair_scales(int s0, int s1) {
-    return _mm256_set_m128i(_mm_set1_epi16(int16_t(s1)), _mm_set1_epi16(int16_t(s0)));
+// 16 int8 sub-block scales, broadcast to both halves of a register, -> int16 vector holding
+// scale 2k in the low half and 2k+1 in the high half (one 32-element chunk = two 16-element
+// sub-blocks). The shuffle puts each byte in the high byte of its int16 lane and the arithmetic
+// shift sign-extends it: 2 uops instead of two scalar broadcasts and an insert.
+struct PairCtl {
+    uint8_t ctl[8][32];
+};
+constexpr PairCtl make_pair_ctl() {
+    PairCtl t{};
+    for (int k = 0; k < 8; ++k) {
+        for (int b = 0; b < 32; ++b) t.ctl[k][b] = (b & 1) ? uint8_t(2 * k + (b >= 16 ? 1 : 0)) : uint8_t(0x80);
+    }
+    return t;
+}
+alignas(32) constexpr PairCtl kPairCtl = make_pair_ctl();
+
+inline __m256i pair_scales_i8(__m256i s8_both, int k) {
+    return _mm256_srai_epi16(_mm256_shuffle_epi8(s8_both, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kPairCtl.ctl[k]))), 8);
+}
+
+// Q3_K's 16 packed 6-bit scales -> 16 signed int8 (same values as q3k_scale()).
+inline __m128i q3k_scales_i8(const uint8_t * s) {
+    uint64_t lo;
+    uint32_t hi;
+    std::memcpy(&lo, s, 8);
+    std::memcpy(&hi, s + 8, 4);
+    const __m128i v = _mm_cvtsi64_si128(int64_t(lo));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    const __m128i lo4 = _mm_unpacklo_epi64(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+    const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(hi)), _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+    const __m128i b4 = _mm_setr_epi8(1, 1, 1, 1, 4, 4, 4, 4, 16, 16, 16, 16, 64, 64, 64, 64);
+    const __m128i b5 = _mm_add_epi8(b4, b4);
+    const __m128i h4 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, b4), b4), _mm_set1_epi8(0x10));
+    const __m128i h5 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, b5), b5), _mm_set1_epi8(0x20));
+    return _mm_sub_epi8(_mm_or_si128(lo4, _mm_or_si128(h4, h5)), _mm_set1_epi8(32));
 }
 
 float dot_q6_k(const void * w, const void * a, int64_t n) {
@@ -305,8 +337,9 @@ float dot_q6_k(const void * w, const void * a, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         // Levels are stored +32: sum sc*(q-32)*y = sum sc*q*y - 32 * sum_g sc_g * bsums_g.
-        const __m256i sc16 = _mm256_cvtepi8_epi16(load128(x[i].scales));
-        const int bias = hsum(_mm256_madd_epi16(sc16, load256(y[i].bsums)));
+        const __m128i s8 = load128(x[i].scales);
+        const __m256i s8_both = _mm256_broadcastsi128_si256(s8);
+        const int bias = hsum(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), load256(y[i].bsums)));
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
             const __m256i la = load256(x[i].ql + 64 * h), lb = load256(x[i].ql + 64 * h + 32);
@@ -322,8 +355,7 @@ float dot_q6_k(const void * w, const void * a, int64_t n) {
             for (int k = 0; k < 4; ++k) {
                 const int e0 = 128 * h + 32 * k;
                 const __m256i p = _mm256_maddubs_epi16(q[k], load256(y[i].qs + e0));
-                const __m256i s = pair_scales(x[i].scales[e0 / 16], x[i].scales[e0 / 16 + 1]);
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales_i8(s8_both, e0 / 32)));
             }
         }
         const int sumi = hsum(acc) - 32 * bias;
@@ -341,9 +373,9 @@ float dot_q3_k(const void * w, const void * a, int64_t n) {
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         // Level + 4 is unsigned 0..7 (2 low bits | hmask bit << 2): sum sc*(u-4)*y
         // = sum sc*u*y - 4 * sum_g sc_g * bsums_g.
-        alignas(32) int16_t sc[16];
-        for (int g = 0; g < 16; ++g) sc[g] = int16_t(q3k_scale(x[i].scales, g));
-        const int bias = hsum(_mm256_madd_epi16(load256(sc), load256(y[i].bsums)));
+        const __m128i s8 = q3k_scales_i8(x[i].scales);
+        const __m256i s8_both = _mm256_broadcastsi128_si256(s8);
+        const int bias = hsum(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), load256(y[i].bsums)));
         const __m256i hm = load256(x[i].hmask);
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
@@ -353,7 +385,7 @@ float dot_q3_k(const void * w, const void * a, int64_t n) {
                 const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m2);
                 const __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2);
                 const __m256i p = _mm256_maddubs_epi16(_mm256_or_si256(lo, hb), load256(y[i].qs + e0));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales(sc[e0 / 16], sc[e0 / 16 + 1])));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales_i8(s8_both, e0 / 32)));
             }
         }
         const int sumi = hsum(acc) - 4 * bias;
@@ -369,6 +401,7 @@ float dot_q2_k(const void * w, const void * a, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         const __m128i s8 = load128(x[i].scales);
+        const __m256i sc_both = _mm256_broadcastsi128_si256(_mm_and_si128(s8, _mm_set1_epi8(0x0F)));
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F)));
         const int summ = hsum(_mm256_madd_epi16(mins, load256(y[i].bsums)));
         __m256i acc = _mm256_setzero_si256();
@@ -378,8 +411,7 @@ float dot_q2_k(const void * w, const void * a, int64_t n) {
                 const int e0 = 128 * h + 32 * j;
                 const __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m2);
                 const __m256i p = _mm256_maddubs_epi16(q, load256(y[i].qs + e0));
-                const __m256i s = pair_scales(x[i].scales[e0 / 16] & 0xF, x[i].scales[e0 / 16 + 1] & 0xF);
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales_i8(sc_both, e0 / 32)));
             }
         }
         const int sumi = hsum(acc);
