@@ -1,0 +1,156 @@
+#include "core/model/decoder.h"
+
+namespace quanta::model {
+
+using core::Tensor;
+
+namespace {
+
+core::RopeParams rope_params(const arch::HParams & hp, int64_t il) {
+    const arch::Rope & r = hp.rope_for(il);
+    core::RopeParams p;
+    p.n_rot = int32_t(hp.n_rot);
+    p.neox = hp.rope_pairing == arch::RopePairing::Neox;
+    p.base = r.base;
+    p.factor = r.factor;
+    p.low_freq_factor = r.low_freq_factor;
+    p.high_freq_factor = r.high_freq_factor;
+    p.original_context = int32_t(r.original_ctx);
+    switch (r.scaling) {
+        case arch::RopeScaling::None: p.scaling = core::RopeScaling::None; break;
+        case arch::RopeScaling::Linear: p.scaling = core::RopeScaling::Linear; break;
+        case arch::RopeScaling::Llama3: p.scaling = core::RopeScaling::Llama3; break;
+    }
+    return p;
+}
+
+core::Activation activation(arch::Activation a) {
+    switch (a) {
+        case arch::Activation::Silu: return core::Activation::Silu;
+        case arch::Activation::GeluTanh: return core::Activation::GeluTanh;
+        case arch::Activation::GeluErf: return core::Activation::GeluErf;
+    }
+    return core::Activation::Silu;
+}
+
+// Builds one graph; weights become externals named as in the tensor table.
+class Builder {
+public:
+    Builder(const Model & m, const DecoderShape & s, DecoderGraph & out) : m_(m), hp_(m.hparams()), s_(s), out_(out) {}
+
+    Tensor w(const std::string & name) {
+        auto it = out_.weights.find(name);
+        if (it != out_.weights.end()) return it->second;
+        const Weight * wt = m_.find(name);
+        QUANTA_CHECK(wt != nullptr);
+        core::Dims ne;
+        for (size_t d = 0; d < wt->spec->ne.size(); ++d) ne.v[d] = wt->spec->ne[d];
+        Tensor t = g_.weight(name, wt->type, ne);
+        out_.weights.emplace(name, t);
+        return t;
+    }
+    bool has(const std::string & name) const { return m_.has(name); }
+    std::string blk(int64_t il, const char * what) const { return "blk." + std::to_string(il) + "." + what; }
+
+    Tensor norm(Tensor x, const std::string & name) { return g_.rms_norm(x, w(name), hp_.norm_eps); }
+    Tensor linear(Tensor x, int64_t il, const char * weight, const char * bias) {
+        Tensor y = g_.mul_mat(w(blk(il, weight)), x);
+        return has(blk(il, bias)) ? y + w(blk(il, bias)) : y;
+    }
+
+    // ref: transformers LlamaAttention / Gemma2Attention / Qwen3Attention forward.
+    Tensor attention(Tensor x, int64_t il) {
+        const int64_t n = s_.n_tokens, hd = hp_.head_dim;
+        Tensor q = g_.reshape(linear(x, il, "attn_q.weight", "attn_q.bias"), {hd, hp_.n_head, n});
+        Tensor k = g_.reshape(linear(x, il, "attn_k.weight", "attn_k.bias"), {hd, hp_.n_head_kv, n});
+        Tensor v = g_.reshape(linear(x, il, "attn_v.weight", "attn_v.bias"), {hd, hp_.n_head_kv, n});
+        if (has(blk(il, "attn_q_norm.weight"))) {  // qk-norm: per head, before rope (Qwen 3, Gemma 3)
+            q = norm(q, blk(il, "attn_q_norm.weight"));
+            k = norm(k, blk(il, "attn_k_norm.weight"));
+        }
+        const core::RopeParams rp = rope_params(hp_, il);
+        q = g_.rope(q, out_.pos, rp);
+        k = g_.rope(k, out_.pos, rp);
+
+        // Append this chunk's keys and values at their positions; attention then reads the cache.
+        const int64_t kv_row = hd * hp_.n_head_kv;
+        Tensor kc = g_.set_rows(out_.k_cache[size_t(il)], g_.reshape(k, {kv_row, n}), out_.pos);
+        Tensor vc = g_.set_rows(out_.v_cache[size_t(il)], g_.reshape(v, {kv_row, n}), out_.pos);
+        core::AttentionParams ap;
+        ap.scale = hp_.query_scale;
+        ap.softcap = hp_.attn_softcap;
+        ap.window = hp_.is_sliding(il) ? int32_t(hp_.sliding_window) : 0;
+        Tensor a = g_.attention(q, g_.reshape(kc, {hd, hp_.n_head_kv, s_.n_ctx}),
+                                g_.reshape(vc, {hd, hp_.n_head_kv, s_.n_ctx}), out_.pos, ap);
+        return g_.mul_mat(w(blk(il, "attn_output.weight")), g_.reshape(a, {hd * hp_.n_head, n}));
+    }
+
+    Tensor ffn(Tensor x, int64_t il) {
+        Tensor gate = g_.mul_mat(w(blk(il, "ffn_gate.weight")), x);
+        Tensor up = g_.mul_mat(w(blk(il, "ffn_up.weight")), x);
+        return g_.mul_mat(w(blk(il, "ffn_down.weight")), g_.glu(gate, up, activation(hp_.activation)));
+    }
+
+    // Pre-norm residual block; Gemma 2/3 also norm each branch's output (post-norms).
+    Tensor block(Tensor x, int64_t il) {
+        g_.set_layer(int(il));
+        Tensor a = attention(norm(x, blk(il, "attn_norm.weight")), il);
+        if (has(blk(il, "post_attention_norm.weight"))) a = norm(a, blk(il, "post_attention_norm.weight"));
+        Tensor h = x + a;
+        Tensor f = ffn(norm(h, blk(il, "ffn_norm.weight")), il);
+        if (has(blk(il, "post_ffw_norm.weight"))) f = norm(f, blk(il, "post_ffw_norm.weight"));
+        return h + f;
+    }
+
+    Status build() {
+        const int64_t n = s_.n_tokens;
+        out_.tokens = g_.input("tokens", core::kI32, {n});
+        out_.pos = g_.input("pos", core::kI32, {n});
+        for (int64_t il = 0; il < hp_.n_layer; ++il) {
+            const std::string i = std::to_string(il);
+            out_.k_cache.push_back(g_.input("k_cache." + i, s_.kv_type, {hp_.head_dim * hp_.n_head_kv, s_.n_ctx}));
+            out_.v_cache.push_back(g_.input("v_cache." + i, s_.kv_type, {hp_.head_dim * hp_.n_head_kv, s_.n_ctx}));
+        }
+
+        g_.set_layer(core::kNoLayer);
+        Tensor x = g_.get_rows(w("token_embd.weight"), out_.tokens);
+        if (hp_.embd_scale != 1.0f) x = g_.scale(x, hp_.embd_scale);  // ref: Gemma, embeds * sqrt(n_embd)
+        for (int64_t il = 0; il < hp_.n_layer; ++il) x = block(x, il);
+
+        g_.set_layer(core::kNoLayer);
+        if (!s_.all_logits && n > 1) x = g_.slice(x, 1, n - 1, n);
+        x = norm(x, "output_norm.weight");
+        const std::string head = m_.has("output.weight") ? "output.weight" : "token_embd.weight";
+        Tensor logits = g_.mul_mat(w(head), x);
+        if (hp_.final_softcap > 0.0f) logits = g_.soft_cap(logits, hp_.final_softcap);
+        g_.mark_output(logits);
+        out_.logits = logits;
+
+        auto graph = g_.build();
+        if (!graph.ok()) return graph.status();
+        out_.graph = std::move(graph.value());
+        return ok_status();
+    }
+
+private:
+    const Model & m_;
+    const arch::HParams & hp_;
+    const DecoderShape & s_;
+    DecoderGraph & out_;
+    core::GraphBuilder g_;
+};
+
+}  // namespace
+
+Result<DecoderGraph> build_decoder(const Model & model, const DecoderShape & shape) {
+    if (shape.n_tokens < 1 || shape.n_ctx < shape.n_tokens) {
+        return Status::error("decoder: n_tokens " + std::to_string(shape.n_tokens) + " must be in 1..n_ctx (" +
+                             std::to_string(shape.n_ctx) + ")");
+    }
+    DecoderGraph out;
+    Builder b(model, shape, out);
+    QUANTA_TRY(b.build());
+    return out;
+}
+
+}  // namespace quanta::model
