@@ -14,6 +14,11 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/row_codec.h"
 #include "backends/cpu/vec.h"
+#include "quant/dispatch.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace quanta::backends::cpu {
 
@@ -24,6 +29,61 @@ using core::Op;
 constexpr int64_t kBlock = 64;
 
 size_t align64(size_t x) { return (x + 63) / 64 * 64; }
+
+// acc[g] += sum_j p[g][j] * v_j over one key block, 32 output dims at a time, so each group's
+// accumulator chunk stays in four AVX2 registers across the block instead of being loaded and
+// stored once per key. Portable fallback: the same loop order in scalar code.
+void pv_accumulate_scalar(const float * const * vrows, const float * p, int64_t stride_p, int64_t jn, int64_t group,
+                          float * acc, int64_t hd_v) {
+    for (int64_t g = 0; g < group; ++g) {
+        for (int64_t j = 0; j < jn; ++j) {
+            const float pj = p[g * stride_p + j];
+            for (int64_t c = 0; c < hd_v; ++c) acc[g * hd_v + c] += pj * vrows[j][c];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void pv_accumulate_avx2(const float * const * vrows, const float * p,
+                                                              int64_t stride_p, int64_t jn, int64_t group, float * acc,
+                                                              int64_t hd_v) {
+    if (hd_v % 32 != 0) {
+        pv_accumulate_scalar(vrows, p, stride_p, jn, group, acc, hd_v);
+        return;
+    }
+    for (int64_t c0 = 0; c0 < hd_v; c0 += 32) {
+        for (int64_t g = 0; g < group; ++g) {
+            float * dst = acc + g * hd_v + c0;
+            __m256 a0 = _mm256_loadu_ps(dst), a1 = _mm256_loadu_ps(dst + 8);
+            __m256 a2 = _mm256_loadu_ps(dst + 16), a3 = _mm256_loadu_ps(dst + 24);
+            const float * pg = p + g * stride_p;
+            for (int64_t j = 0; j < jn; ++j) {
+                const __m256 pj = _mm256_set1_ps(pg[j]);
+                const float * vr = vrows[j] + c0;
+                a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr), a0);
+                a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8), a1);
+                a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 16), a2);
+                a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 24), a3);
+            }
+            _mm256_storeu_ps(dst, a0);
+            _mm256_storeu_ps(dst + 8, a1);
+            _mm256_storeu_ps(dst + 16, a2);
+            _mm256_storeu_ps(dst + 24, a3);
+        }
+    }
+}
+#endif
+
+using PvFn = void (*)(const float * const *, const float *, int64_t, int64_t, int64_t, float *, int64_t);
+
+PvFn pv_accumulate() {
+#if defined(__x86_64__)
+    static const PvFn fn = quant::cpu_isa_level() != quant::Isa::Scalar ? pv_accumulate_avx2 : pv_accumulate_scalar;
+#else
+    static const PvFn fn = pv_accumulate_scalar;
+#endif
+    return fn;
+}
 
 // Per-thread scratch for one (query, kv head) unit of G = n_head / n_head_kv query heads:
 // G accumulators [hd_v], G quantized query rows, G x kBlock scores, one decoded V row.
@@ -38,7 +98,7 @@ Scratch layout(const BoundNode & n) {
     s.qrow = s.acc + align64(size_t(group * hd_v) * sizeof(float));
     s.scores = s.qrow + size_t(group) * align64(core::type_row_bytes(Type::Q8_0, (hd + 31) / 32 * 32));
     s.vtmp = s.scores + align64(size_t(group * kBlock) * sizeof(float));
-    s.total = s.vtmp + align64(size_t(hd_v) * sizeof(float));
+    s.total = s.vtmp + align64(size_t(kBlock * hd_v) * sizeof(float));
     return s;
 }
 
@@ -56,6 +116,7 @@ void k_attention(const BoundNode & n, const KernelCtx & ctx) {
     const RowCodec & kc = *row_codec(k.type);
     const RowCodec & vc = *row_codec(v.type);
     const VecOps & vo = vec();
+    const PvFn pv = pv_accumulate();
 
     const Scratch sl = layout(n);
     char * scratch = ctx.work + size_t(ctx.ith) * sl.total;
@@ -112,15 +173,18 @@ void k_attention(const BoundNode & n, const KernelCtx & ctx) {
                     l[g] += e;
                 }
             }
+            // Decode the block's V rows once (F16 / Q8_0) and fold them into every head of the group.
+            const float * vrows[kBlock];
             for (int64_t jj = 0; jj < jn; ++jj) {
                 const char * vrow = v.host<char>() + hk * v.nb[1] + (j0 + jj) * v.nb[2];
-                const float * vf = reinterpret_cast<const float *>(vrow);
-                if (v.type != Type::F32) {
-                    vc.to_f32(vrow, vtmp, hd_v);
-                    vf = vtmp;
+                if (v.type == Type::F32) {
+                    vrows[jj] = reinterpret_cast<const float *>(vrow);
+                } else {
+                    vc.to_f32(vrow, vtmp + jj * hd_v, hd_v);
+                    vrows[jj] = vtmp + jj * hd_v;
                 }
-                for (int64_t g = 0; g < group; ++g) vo.axpy_f32(scores[g * kBlock + jj], vf, acc + g * hd_v, hd_v);
             }
+            pv(vrows, scores, kBlock, jn, group, acc, hd_v);
         }
         for (int64_t g = 0; g < group; ++g) {
             float * out = reinterpret_cast<float *>(d.host<char>() + (hk * group + g) * d.nb[1] + i * d.nb[2]);
