@@ -74,6 +74,62 @@ __attribute__((target("avx2,fma"))) void pv_accumulate_avx2(const float * const 
 }
 #endif
 
+// scores[g * stride + j] = k_j . q_g for an F32 or F16 block of jn keys (rows kstride bytes apart):
+// each key row is loaded (and widened) once for all heads of the group, four heads per pass.
+void qk_group_scalar(const char * k0, int64_t kstride, bool f16, const float * const * q, int64_t group, int64_t jn,
+                     int64_t hd, float * scores, int64_t stride) {
+    const VecOps & vo = vec();
+    for (int64_t j = 0; j < jn; ++j) {
+        const char * kr = k0 + j * kstride;
+        for (int64_t g = 0; g < group; ++g) {
+            scores[g * stride + j] = f16 ? vo.dot_f16_f32(reinterpret_cast<const uint16_t *>(kr), q[g], hd)
+                                         : vo.dot_f32(reinterpret_cast<const float *>(kr), q[g], hd);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c"))) inline float hsum8(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma,f16c"))) void qk_group_avx2(const char * k0, int64_t kstride, bool f16,
+                                                              const float * const * q, int64_t group, int64_t jn,
+                                                              int64_t hd, float * scores, int64_t stride) {
+    if (hd % 8 != 0) {
+        qk_group_scalar(k0, kstride, f16, q, group, jn, hd, scores, stride);
+        return;
+    }
+    for (int64_t j = 0; j < jn; ++j) {
+        const char * kr = k0 + j * kstride;
+        for (int64_t g0 = 0; g0 < group; g0 += 4) {
+            const int64_t gn = std::min<int64_t>(4, group - g0);
+            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (int64_t c = 0; c < hd; c += 8) {
+                const __m256 kv = f16 ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(kr + 2 * c)))
+                                      : _mm256_loadu_ps(reinterpret_cast<const float *>(kr) + c);
+                for (int64_t g = 0; g < gn; ++g) a[g] = _mm256_fmadd_ps(kv, _mm256_loadu_ps(q[g0 + g] + c), a[g]);
+            }
+            for (int64_t g = 0; g < gn; ++g) scores[(g0 + g) * stride + j] = hsum8(a[g]);
+        }
+    }
+}
+#endif
+
+using QkFn = void (*)(const char *, int64_t, bool, const float * const *, int64_t, int64_t, int64_t, float *, int64_t);
+
+QkFn qk_group() {
+#if defined(__x86_64__)
+    static const QkFn fn = quant::cpu_isa_level() != quant::Isa::Scalar ? qk_group_avx2 : qk_group_scalar;
+#else
+    static const QkFn fn = qk_group_scalar;
+#endif
+    return fn;
+}
+
 using PvFn = void (*)(const float * const *, const float *, int64_t, int64_t, int64_t, float *, int64_t);
 
 PvFn pv_accumulate() {
@@ -117,6 +173,8 @@ void k_attention(const BoundNode & n, const KernelCtx & ctx) {
     const RowCodec & vc = *row_codec(v.type);
     const VecOps & vo = vec();
     const PvFn pv = pv_accumulate();
+    const QkFn qk = qk_group();
+    const bool k_float = k.type == Type::F32 || k.type == Type::F16;
 
     const Scratch sl = layout(n);
     char * scratch = ctx.work + size_t(ctx.ith) * sl.total;
@@ -150,10 +208,18 @@ void k_attention(const BoundNode & n, const KernelCtx & ctx) {
         visible_keys(pos[i], n_kv, p.causal, p.window, lo, hi);
         for (int64_t j0 = lo; j0 < hi; j0 += kBlock) {
             const int64_t jn = std::min(hi - j0, kBlock);
-            for (int64_t jj = 0; jj < jn; ++jj) {
-                const char * krow = k.host<char>() + hk * k.nb[1] + (j0 + jj) * k.nb[2];
-                for (int64_t g = 0; g < group; ++g) {
-                    float s = kc.dot(krow, qdot[g], hd) * p.scale;
+            const char * kblock = k.host<char>() + hk * k.nb[1] + j0 * k.nb[2];
+            if (k_float) {
+                qk(kblock, k.nb[2], k.type == Type::F16, reinterpret_cast<const float * const *>(qdot), group, jn, hd,
+                   scores, kBlock);
+            } else {
+                for (int64_t jj = 0; jj < jn; ++jj) {
+                    for (int64_t g = 0; g < group; ++g) scores[g * kBlock + jj] = kc.dot(kblock + jj * k.nb[2], qdot[g], hd);
+                }
+            }
+            for (int64_t g = 0; g < group; ++g) {
+                for (int64_t jj = 0; jj < jn; ++jj) {
+                    float s = scores[g * kBlock + jj] * p.scale;
                     if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
                     scores[g * kBlock + jj] = s;
                 }
