@@ -30,6 +30,7 @@ int main(int argc, char ** argv) {
     add_inspect_command(app);
     add_convert_command(app);
     add_quantize_command(app);
+    add_run_command(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;

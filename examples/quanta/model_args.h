@@ -1,0 +1,41 @@
+// examples/quanta/model_args.h — the options every model-running subcommand shares (-m, -c, -t,
+// --backend, --ngl, --cache-type, --ubatch) and the code that opens a model with them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "core/backend.h"
+#include "core/model/model.h"
+#include "core/model/session.h"
+#include "core/text/tokenizer.h"
+
+namespace quanta::cli {
+
+struct ModelArgs {
+    std::string model;
+    int64_t n_ctx = 4096;
+    int64_t n_ubatch = 512;
+    int threads = 0;
+    std::string backend = "cpu";
+    int device = 0;
+    int n_gpu_layers = 0;
+    std::string cache_type = "f16";
+};
+
+void add_model_options(CLI::App * sub, ModelArgs & a);
+
+// A model ready to run: the file, its tokenizer, the backends and one session.
+struct LoadedModel {
+    std::unique_ptr<model::Model> model;
+    std::unique_ptr<text::Tokenizer> tokenizer;
+    std::unique_ptr<core::Backend> cpu;
+    std::unique_ptr<core::Backend> gpu;
+    std::unique_ptr<model::Session> session;
+};
+
+Result<LoadedModel> load_model(const ModelArgs & a);
+
+}  // namespace quanta::cli
