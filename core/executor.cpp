@@ -101,6 +101,7 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph graph, const ExecutorOp
     e->impl_->bindings.resize(e->graph_.storages.size());
     e->stats_.backend_names.push_back(std::string(options.cpu->name()));
     if (options.gpu) e->stats_.backend_names.push_back(std::string(options.gpu->name()));
+    QUANTA_TRY(e->assign());  // so preferred_backend() answers before anything is bound
     return e;
 }
 
@@ -155,15 +156,10 @@ Status Executor::bind_host(const Tensor & external, Backend & backend, void * da
     return bind(external, *impl_->owned.back());
 }
 
-Status Executor::plan() {
+// 1. Assignment with fallback (needs no bindings).
+Status Executor::assign() {
     Impl & m = *impl_;
     const int n_nodes = int(graph_.nodes.size());
-    for (size_t s = 0; s < graph_.storages.size(); ++s) {
-        if (graph_.storages[s].kind == StorageKind::External && !m.bindings[s].buffer) {
-            return Status::error("executor: input '" + graph_.storages[s].name + "' is not bound to a buffer");
-        }
-    }
-    // 1. Assignment with fallback.
     stats_.nodes_on.assign(m.backends[1] ? 2 : 1, 0);
     stats_.fallbacks = 0;
     node_backend_.assign(size_t(n_nodes), kCpu);
@@ -182,6 +178,29 @@ Status Executor::plan() {
         node_backend_[size_t(i)] = want_gpu ? kGpu : kCpu;
         ++stats_.nodes_on[size_t(node_backend_[size_t(i)])];
     }
+    return ok_status();
+}
+
+int Executor::preferred_backend(const Tensor & external) const {
+    if (!external.valid() || node_backend_.size() != graph_.nodes.size()) return -1;
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+        const Node & n = graph_.nodes[i];
+        bool uses = !n.defines_dst() && n.dst.storage == external.storage;
+        for (int k = 0; k < n.n_src; ++k) uses = uses || n.src[size_t(k)].storage == external.storage;
+        if (uses) return node_backend_[i];
+    }
+    return -1;
+}
+
+Status Executor::plan() {
+    Impl & m = *impl_;
+    const int n_nodes = int(graph_.nodes.size());
+    for (size_t s = 0; s < graph_.storages.size(); ++s) {
+        if (graph_.storages[s].kind == StorageKind::External && !m.bindings[s].buffer) {
+            return Status::error("executor: input '" + graph_.storages[s].name + "' is not bound to a buffer");
+        }
+    }
+    QUANTA_TRY(assign());
 
     // 2. Homes, mirrors and steps.
     m.vs.clear();

@@ -69,6 +69,11 @@ public:
     // Copies a packed tensor of an output or external storage out (after run()).
     Status read(const Tensor & t, void * data, size_t bytes);
 
+    // Where an external is used: the backend (0 cpu, 1 gpu) of the first node that reads or writes
+    // it under the options' assignment and fallback. A loader binds each weight and KV cache there,
+    // so the layer split moves only activations. Valid before any bind; -1 when no node uses it.
+    int preferred_backend(const Tensor & external) const;
+
     Status prepare();  // plans now (run() does it when needed); every external must be bound
     Status run();      // runs every node; returns when all results are ready
 
@@ -80,6 +85,7 @@ public:
 private:
     struct Impl;
     Executor(Graph graph, const ExecutorOptions & options);
+    Status assign();
     Status plan();
     Status resolve();
 

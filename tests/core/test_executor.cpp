@@ -182,13 +182,16 @@ struct RunResult {
 
 // Binds every external (layer il < n_gpu_layers on the gpu backend, like a loader offloading
 // layers), runs twice (the second run reuses the plan and must give the same bits) and reads back.
-RunResult run_model(const TinyModel & m, const ExecutorOptions & opts) {
+// by_preference: bind each external where Executor::preferred_backend says instead.
+RunResult run_model(const TinyModel & m, const ExecutorOptions & opts, bool by_preference = false) {
     auto ex = Executor::create(m.graph, opts);
     REQUIRE(ex.ok());
     Executor & e = *ex.value();
     for (size_t i = 0; i < m.externals.size(); ++i) {
         const int il = m.layer_of[i];
-        Backend & b = (opts.gpu && il >= 0 && il < opts.n_gpu_layers) ? *opts.gpu : *opts.cpu;
+        bool on_gpu = opts.gpu && il >= 0 && il < opts.n_gpu_layers;
+        if (by_preference) on_gpu = e.preferred_backend(m.externals[i]) == 1;
+        Backend & b = on_gpu ? *opts.gpu : *opts.cpu;
         REQUIRE(e.bind_new(m.externals[i], b).ok());
         const std::vector<uint8_t> bytes = external_bytes(m.graph, m.externals[i], int(i));
         REQUIRE(e.write(m.externals[i], bytes.data(), bytes.size()).ok());
@@ -289,6 +292,12 @@ TEST_CASE("executor: layer split (first N layers on a second backend) gives CPU-
         if (n_gpu > 0) CHECK(got.stats.nodes_on[1] > 0);
         if (n_gpu == 0) CHECK(got.stats.nodes_on[1] == 0);
         CHECK((got.stats.copies > 0) == (n_gpu > 0));
+        // Binding where the executor prefers: same bits, and only activations cross (a handful
+        // of copies at the layer boundary, no weights).
+        const RunResult pref = run_model(m, o, true);
+        require_same(pref, ref);
+        CHECK(pref.stats.copies <= got.stats.copies);
+        if (n_gpu > 0) CHECK(pref.stats.copy_bytes < 4096);
     }
     // The same with a device-only stand-in that supports everything: data crosses by upload/download.
     CpuBackend cpu(1);
