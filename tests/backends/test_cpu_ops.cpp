@@ -458,3 +458,23 @@ TEST_CASE("coverage: the CPU backend has a kernel for every op in ops.def / and 
         CHECK(covered().count(op) == 1);
     }
 }
+
+TEST_CASE("attention and rope survive hostile positions without reading outside the cache", "[cpu][ops]") {
+    // Positions are user data: clamped, never trusted. A negative position sees no key (zero
+    // output); with a window, a position far past the cache sees none either.
+    const int64_t hd = 32, nh = 2, nkv = 8;
+    const std::vector<int32_t> pos = {-5, 2000000000, -2147483647 - 1, 3};
+    OpCase c(47);
+    std::vector<float> q, k, v;
+    Tensor tq = c.f32("q", {hd, nh, int64_t(pos.size())}, q);
+    Tensor tk = c.typed("k", Type::F16, {hd, nh, nkv}, k);
+    Tensor tv = c.typed("v", Type::F16, {hd, nh, nkv}, v);
+    Tensor tpos = c.i32("pos", pos);
+    core::AttentionParams p;
+    p.scale = 0.2f;
+    p.window = 4;
+    Tensor fused = c.g.attention(c.g.rope(tq, tpos, core::RopeParams{}), tk, tv, tpos, p);
+    std::vector<float> got = run_1_and_2(c, fused);
+    for (float x : got) REQUIRE(std::isfinite(x));
+    for (int64_t e = 0; e < hd * nh; ++e) CHECK(got[size_t(e)] == 0.0f);  // pos -5: nothing visible
+}
