@@ -58,6 +58,7 @@ void Detokenizer::emit(const std::string & s, std::string & out) { out += s; }
 
 void Detokenizer::run(size_t k, std::string token, std::string & out) {
     if (k == stages_.size()) { emit(token, out); return; }
+    // (Leading Replace stages are applied in advance: tokenizer_impl.h replaced_pieces.)
     Stage & st = stages_[k];
     const DecoderStep & step = st.step;
     switch (step.kind) {
@@ -151,7 +152,9 @@ std::string Detokenizer::push(int32_t id) {
         return out;
     }
     current_id_ = id;
-    run(0, piece, out);
+    const TokenizerImpl & t = tok_->impl();
+    if (t.n_leading_replace > 0) run(t.n_leading_replace, t.replaced_pieces[static_cast<size_t>(id)], out);
+    else run(0, piece, out);
     return out;
 }
 

@@ -135,6 +135,24 @@ Result<Tokenizer> Tokenizer::create(TokenizerData data) {
         }
         break;
     }
+    while (t->n_leading_replace < d.decoder.size() && d.decoder[t->n_leading_replace].kind == DecoderKind::kReplace) ++t->n_leading_replace;
+    if (t->n_leading_replace > 0) {
+        t->replaced_pieces = t->id_to_token;
+        for (auto & p : t->replaced_pieces) {
+            for (size_t k = 0; k < t->n_leading_replace; ++k) {
+                const DecoderStep & st = d.decoder[k];
+                std::string r;
+                size_t prev = 0;
+                for (size_t at = p.find(st.pattern); at != std::string::npos; at = p.find(st.pattern, at + st.pattern.size())) {
+                    r.append(p, prev, at - prev);
+                    r += st.content;
+                    prev = at + st.pattern.size();
+                }
+                r.append(p, prev, std::string::npos);
+                p.swap(r);
+            }
+        }
+    }
     static std::atomic<uint64_t> next_serial{1};
     t->serial = next_serial++;
     for (size_t k = 0; k < d.added.size(); ++k)

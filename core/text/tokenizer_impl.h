@@ -78,6 +78,10 @@ struct TokenizerImpl {
     std::vector<uint32_t> joins_before_space;  // sorted code points X with "X\u2581" inside a piece
     uint64_t serial = 0;            // identifies this tokenizer to per-thread caches
     std::vector<std::string> byte_level_bytes;  // per id: bytes of id_to_token under the ByteLevel decoder
+    // Leading Replace decoder steps are per token and stateless: pieces with them applied, and
+    // how many steps that covers (the streaming decoder starts after them).
+    std::vector<std::string> replaced_pieces;
+    size_t n_leading_replace = 0;
 };
 
 // A piece of text on its way to the model. `first` says it starts at offset 0 of the original
