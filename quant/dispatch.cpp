@@ -87,7 +87,7 @@ Table build(Isa level) {
     std::array<QuantizeRowFn, kMaxTypeId> quant{};
     Table t;
     for (const TypeTraits & tr : all_types()) {
-        t.by_id[tr.id] = Kernels{nullptr, tr.dot_row, tr.dequantize_row, Isa::Scalar};
+        t.by_id[tr.id] = Kernels{nullptr, tr.dot_row, nullptr, tr.dequantize_row, Isa::Scalar};
         quant[tr.id] = tr.quantize_row;
     }
     for (int l = 1; l <= int(level); ++l) {
@@ -97,7 +97,9 @@ Table build(Isa level) {
         fill(isa, *k);
         for (const TypeTraits & tr : all_types()) {
             if (k->dot[tr.id]) {
+                // A multi-row kernel only pairs with the single-row kernel of its own ISA.
                 t.by_id[tr.id].vec_dot = k->dot[tr.id];
+                t.by_id[tr.id].vec_dot_rows = k->dot_rows[tr.id];
                 t.by_id[tr.id].isa = isa;
             }
             if (k->dequantize[tr.id]) t.by_id[tr.id].dequantize_row = k->dequantize[tr.id];

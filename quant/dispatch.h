@@ -36,6 +36,9 @@ struct Kernels {
     QuantizeRowFn quantize_activations;
     // Weight row (this type) . activation row (dot_with type), n elements.
     DotRowFn vec_dot;
+    // Weight row . up to kMaxDotRows activation rows (prompt processing); null where the ISA has
+    // no multi-row kernel for the type: call dot_rows() below, which falls back to vec_dot.
+    DotRowsFn vec_dot_rows;
     // Weight row -> f32.
     DequantizeRowFn dequantize_row;
     Isa isa;  // the ISA vec_dot comes from (lower when the chosen ISA has no kernel for the type)
@@ -45,5 +48,18 @@ struct Kernels {
 // references are valid for the life of the process.
 const Kernels & kernels(Type type);
 const Kernels & kernels(Type type, Isa isa);
+
+constexpr int kMaxDotRows = 4;
+
+// out[k] = k.vec_dot(weights, activations + k * act_stride, n) for k < n_act (1..kMaxDotRows),
+// through the multi-row kernel when there is one (same floats, fewer weight decodes).
+inline void dot_rows(const Kernels & k, const void * weights, const void * activations, size_t act_stride,
+                     int n_act, float * out, int64_t n) {
+    if (k.vec_dot_rows) {
+        k.vec_dot_rows(weights, activations, act_stride, n_act, out, n);
+        return;
+    }
+    for (int r = 0; r < n_act; ++r) out[r] = k.vec_dot(weights, static_cast<const char *>(activations) + size_t(r) * act_stride, n);
+}
 
 }  // namespace quanta::quant

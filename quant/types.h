@@ -28,6 +28,10 @@ using QuantizeRowFn = void (*)(const float * src, void * dst, int64_t n, const f
 using DequantizeRowFn = void (*)(const void * src, float * dst, int64_t n);
 // Dot product of a weight row (this type) with an activation row of type dot_with, n elements.
 using DotRowFn = float (*)(const void * weights, const void * activations, int64_t n);
+// One weight row against n_act (1..4) activation rows at activations + k * act_stride bytes:
+// out[k] = the DotRowFn of the same kernel set on row k (bit for bit), each weight block decoded once.
+using DotRowsFn = void (*)(const void * weights, const void * activations, size_t act_stride, int n_act,
+                           float * out, int64_t n);
 
 struct TypeTraits {
     Type type;

@@ -16,6 +16,7 @@ constexpr size_t kMaxTypeId = 256;  // type ids index these tables (types.def id
 struct IsaKernels {
     QuantizeRowFn quantize[kMaxTypeId] = {};
     DotRowFn dot[kMaxTypeId] = {};
+    DotRowsFn dot_rows[kMaxTypeId] = {};  // must equal dot[t] bit for bit on every row
     DequantizeRowFn dequantize[kMaxTypeId] = {};
 };
 

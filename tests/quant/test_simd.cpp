@@ -128,3 +128,34 @@ TEST_CASE("dispatcher reports the ISA it chose", "[quant][simd]") {
     for (const TypeTraits & t : all_types()) CHECK(int(kernels(t.type, Isa::Avx512Vnni).isa) <= int(level));
     std::cout << "quant: cpu_isa_level = " << cpu_isa() << std::endl;
 }
+
+TEST_CASE("multi-row dots equal the single-row dot bit for bit", "[quant][simd]") {
+    for (Isa isa : available_isas()) {
+        for (const TypeTraits & t : all_types()) {
+            const Kernels & k = kernels(t.type, isa);
+            const TypeTraits & at = traits(t.dot_with);
+            for (int64_t blocks : {1, 9}) {
+                const int64_t n = blocks * t.block_size * (t.block_size == 1 ? 40 : 1) * (t.block_size == 32 ? 3 : 1);  // 3 or 27 blocks: tails and 8-block groups
+                INFO("isa " << isa_name(isa) << " type " << t.name << " n " << n << " multi-row kernel " << (k.vec_dot_rows != nullptr));
+                const std::vector<float> wf = heavy_tailed(size_t(n), uint32_t(n) + 3);
+                std::vector<uint8_t> wq(row_bytes(t.type, n));
+                t.quantize_row(wf.data(), wq.data(), n, nullptr);
+                // Four activation rows with an odd stride: every row start is misaligned.
+                const size_t stride = row_bytes(at.type, n) + 5;
+                std::vector<uint8_t> acts(stride * kMaxDotRows + 1);
+                for (int r = 0; r < kMaxDotRows; ++r) {
+                    const std::vector<float> af = gaussian(size_t(n), uint32_t(100 + r));
+                    k.quantize_activations(af.data(), acts.data() + 1 + size_t(r) * stride, n, nullptr);
+                }
+                for (int n_act = 1; n_act <= kMaxDotRows; ++n_act) {
+                    float out[kMaxDotRows] = {};
+                    dot_rows(k, wq.data(), acts.data() + 1, stride, n_act, out, n);
+                    for (int r = 0; r < n_act; ++r) {
+                        const float single = k.vec_dot(wq.data(), acts.data() + 1 + size_t(r) * stride, n);
+                        CHECK(f32_bits(out[r]) == f32_bits(single));
+                    }
+                }
+            }
+        }
+    }
+}
