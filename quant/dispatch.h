@@ -10,6 +10,8 @@
 // vec_dot bit for bit where it accumulates in the reference order (K-quants: exact int32 per
 // super-block), else within float rounding (Q8_0-paired types and F16/F32 sum lanes in another
 // order). tests/quant/test_simd.cpp holds every compiled ISA to this.
+// Alignment: rows need only the alignment of their block struct (2 bytes; 4 for F32, Q8_K,
+// Q8_KH), as in a GGUF / .qnt mapping; kernels use unaligned vector loads.
 #pragma once
 
 #include <span>

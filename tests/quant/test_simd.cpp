@@ -1,7 +1,8 @@
 // tests/quant/test_simd.cpp — every compiled SIMD kernel equals the scalar reference, for every
 // ISA this CPU runs (QUANTA_ISA caps the list): activation quantizers and dequantizers bit for
 // bit, K-quant dots bit for bit (exact int32 per super-block, same float expression), other dots
-// within float rounding; on odd block counts and misaligned pointers.
+// within float rounding; on odd block counts and pointers that are only element-aligned (rows
+// need their block struct's alignment, 2 or 4 bytes, never the vector width).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -84,18 +85,22 @@ TEST_CASE("SIMD kernels equal the scalar reference on every available ISA", "[qu
             for (int64_t blocks : {1, 3, 7, 13}) {
                 const int64_t n = blocks * t.block_size * (t.block_size == 1 ? 37 : 1);
                 INFO("n " << n);
-                // Activations: misaligned source (offset 1 float) and destination (offset 1 byte).
+                // Rows need only their block struct's alignment (2 or 4 bytes), not the vector
+                // width: offset every buffer by 4 bytes from a 16-byte-aligned allocation.
                 const std::vector<float> act = gaussian(size_t(n) + 1, uint32_t(n));
-                std::vector<uint8_t> qa_ref(row_bytes(at.type, n)), qa_buf(row_bytes(at.type, n) + 1);
+                std::vector<uint8_t> qa_ref(row_bytes(at.type, n));
+                std::vector<uint32_t> qa_store(row_bytes(at.type, n) / 4 + 2);
+                uint8_t * qa_mis = reinterpret_cast<uint8_t *>(qa_store.data()) + 4;
                 at.quantize_row(act.data() + 1, qa_ref.data(), n, nullptr);
-                k.quantize_activations(act.data() + 1, qa_buf.data() + 1, n, nullptr);
-                CHECK(std::memcmp(qa_ref.data(), qa_buf.data() + 1, qa_ref.size()) == 0);
-                const void * qa = qa_buf.data() + 1;
+                k.quantize_activations(act.data() + 1, qa_mis, n, nullptr);
+                CHECK(std::memcmp(qa_ref.data(), qa_mis, qa_ref.size()) == 0);
+                const void * qa = qa_mis;
 
                 for (const std::vector<uint8_t> & wr : weight_rows(t, n, uint32_t(n) * 7 + 1)) {
-                    std::vector<uint8_t> wbuf(wr.size() + 3);
-                    std::memcpy(wbuf.data() + 3, wr.data(), wr.size());  // misaligned weights
-                    const void * wq = wbuf.data() + 3;
+                    std::vector<uint32_t> wstore(wr.size() / 4 + 2);
+                    uint8_t * wmis = reinterpret_cast<uint8_t *>(wstore.data()) + 4;  // not vector-aligned
+                    std::memcpy(wmis, wr.data(), wr.size());
+                    const void * wq = wmis;
 
                     std::vector<float> ref(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1);
                     t.dequantize_row(wr.data(), ref.data(), n);
@@ -140,18 +145,19 @@ TEST_CASE("multi-row dots equal the single-row dot bit for bit", "[quant][simd]"
                 const std::vector<float> wf = heavy_tailed(size_t(n), uint32_t(n) + 3);
                 std::vector<uint8_t> wq(row_bytes(t.type, n));
                 t.quantize_row(wf.data(), wq.data(), n, nullptr);
-                // Four activation rows with an odd stride: every row start is misaligned.
-                const size_t stride = row_bytes(at.type, n) + 5;
-                std::vector<uint8_t> acts(stride * kMaxDotRows + 1);
+                // Four activation rows with a stride that is not a multiple of the vector width.
+                const size_t stride = row_bytes(at.type, n) + 4;
+                std::vector<uint32_t> act_store((stride * kMaxDotRows) / 4 + 2);
+                uint8_t * acts = reinterpret_cast<uint8_t *>(act_store.data()) + 4;
                 for (int r = 0; r < kMaxDotRows; ++r) {
                     const std::vector<float> af = gaussian(size_t(n), uint32_t(100 + r));
-                    k.quantize_activations(af.data(), acts.data() + 1 + size_t(r) * stride, n, nullptr);
+                    k.quantize_activations(af.data(), acts + size_t(r) * stride, n, nullptr);
                 }
                 for (int n_act = 1; n_act <= kMaxDotRows; ++n_act) {
                     float out[kMaxDotRows] = {};
-                    dot_rows(k, wq.data(), acts.data() + 1, stride, n_act, out, n);
+                    dot_rows(k, wq.data(), acts, stride, n_act, out, n);
                     for (int r = 0; r < n_act; ++r) {
-                        const float single = k.vec_dot(wq.data(), acts.data() + 1 + size_t(r) * stride, n);
+                        const float single = k.vec_dot(wq.data(), acts + size_t(r) * stride, n);
                         CHECK(f32_bits(out[r]) == f32_bits(single));
                     }
                 }
