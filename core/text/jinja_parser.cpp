@@ -90,6 +90,8 @@ private:
     }
 
     Status parse_statement(NodePtr & out) {
+        Nest guard(nesting_);
+        if (nesting_ > kMaxNesting) return fail(peek().line, "blocks nested more than 128 deep");
         const Token kw = next();
         auto n = std::make_shared<Node>();
         n->line = kw.line;
@@ -161,7 +163,18 @@ private:
     }
 
     // ---- expressions ----
+    // Nesting bound: a hostile template of 100k "(" must fail, not overflow the stack.
+    static constexpr int kMaxNesting = 128;
+    int nesting_ = 0;
+    struct Nest {
+        int & n;
+        explicit Nest(int & x) : n(x) { ++n; }
+        ~Nest() { --n; }
+    };
+
     Status parse_expr(ExprPtr & out) {
+        Nest guard(nesting_);
+        if (nesting_ > kMaxNesting) return fail(peek().line, "expression nested more than 128 deep");
         ExprPtr a;
         QUANTA_TRY(parse_or(a));
         if (is_name("if")) {
@@ -209,6 +222,8 @@ private:
         return ok_status();
     }
     Status parse_not(ExprPtr & out) {
+        Nest guard(nesting_);
+        if (nesting_ > kMaxNesting) return fail(peek().line, "expression nested more than 128 deep");
         if (is_name("not")) {
             const int line = next().line;
             ExprPtr a;
@@ -282,6 +297,8 @@ private:
         return ok_status();
     }
     Status parse_unary(ExprPtr & out, bool with_filter) {
+        Nest guard(nesting_);
+        if (nesting_ > kMaxNesting) return fail(peek().line, "expression nested more than 128 deep");
         if (is_op("-") || is_op("+")) {
             const Token op = next();
             ExprPtr a;

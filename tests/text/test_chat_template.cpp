@@ -85,3 +85,34 @@ TEST_CASE("jinja: expressions follow Python semantics", "[text]") {
     CHECK(render("{{ '  a b  '.strip() }}|{{ 'a,b,,c'.split(',') }}|{{ 'x\n'.rstrip('\n') }}") == "a b|['a', 'b', '', 'c']|x");
     CHECK(render("  {% if true %}\n    yes\n  {% endif %}\n") == "    yes\n");
 }
+
+// Random templates from fragments: parse and render must return (ok or a Status), never crash or hang.
+TEST_CASE("jinja: random templates never crash", "[text]") {
+    static const char * const kFrags[] = {
+        "{{", "}}", "{%", "%}", "{#", "#}", "{%-", "-%}", " if ", " for ", " in ", " endif ", " endfor ", " set ", " = ", " x ",
+        " messages ", "[", "]", "(", ")", "'a'", "\"b\"", " 1 ", " 2.5 ", " + ", " - ", " * ", " / ", " // ", " % ", " ~ ", " | ",
+        " trim ", " length ", " tojson ", " is ", " not ", " defined ", " and ", " or ", " else ", " elif ", ".", ",", ":", "loop",
+        ".index0", "text\n", "  ", "\n", "namespace(", "range(", " ns.a ", "[::-1]", "{", "}", "raise_exception('e')", "'\\n'"};
+    const size_t n_frags = sizeof(kFrags) / sizeof(kFrags[0]);
+    auto ctx = jinja::Value::from_json(R"({"messages": [{"role": "user", "content": "hi"}], "x": [1, 2, 3]})");
+    REQUIRE(ctx.ok());
+    uint32_t state = 12345;
+    size_t parsed = 0, rendered = 0;
+    for (int iter = 0; iter < 3000; ++iter) {
+        std::string src;
+        const int len = 1 + static_cast<int>((state = state * 1103515245u + 12345u) >> 16) % 24;
+        for (int k = 0; k < len; ++k) src += kFrags[((state = state * 1103515245u + 12345u) >> 16) % n_frags];
+        auto t = jinja::Template::parse(src);
+        if (!t.ok()) {
+            CHECK(t.status().message().rfind("jinja: line ", 0) == 0);
+            continue;
+        }
+        ++parsed;
+        auto r = t->render(ctx.value());
+        rendered += r.ok();
+    }
+    std::string deep(100000, '(');
+    CHECK_FALSE(jinja::Template::parse("{{ " + deep + " }}").ok());
+    CHECK(parsed > 50);      // the generator does reach the renderer
+    CHECK(rendered > 20);
+}
