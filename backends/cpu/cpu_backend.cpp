@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace quanta::backends::cpu {
 
@@ -32,8 +33,22 @@ Status check_range(const core::Buffer & b, size_t offset, size_t bytes, const ch
     return ok_status();
 }
 
+// Nodes this small run on thread 0 alone: a run of them needs no barrier in between, which is
+// most of a decode step's elementwise ops (a barrier costs about as much as the op itself).
+constexpr int64_t kSoloElements = 8192;
+
+bool run_solo(const core::BoundNode & n) {
+    switch (n.node->op) {
+        case core::Op::MulMat:
+        case core::Op::Attention: return false;
+        case core::Op::SetRows: return n.src[0].nelements() <= kSoloElements;
+        default: return n.dst.nelements() <= kSoloElements;
+    }
+}
+
 struct RunCtx {
     std::span<const core::BoundNode> nodes;
+    std::vector<char> solo;
     const KernelTable * table;
     ThreadPool * pool;
     char * work;
@@ -52,10 +67,13 @@ void run_job(void * p, int ith) {
     ctx.work_size = rc.work_size;
     ctx.error = &rc.error;
     ctx.error_mutex = &rc.mutex;
+    KernelCtx solo_ctx = ctx;
+    solo_ctx.nth = 1;
     for (size_t i = 0; i < rc.nodes.size(); ++i) {
         const KernelEntry * e = rc.table->find(*rc.nodes[i].node);
-        e->fn(rc.nodes[i], ctx);
-        if (i + 1 < rc.nodes.size()) rc.pool->barrier();
+        if (!rc.solo[i]) e->fn(rc.nodes[i], ctx);
+        else if (ith == 0) e->fn(rc.nodes[i], solo_ctx);
+        if (i + 1 < rc.nodes.size() && !(rc.solo[i] && rc.solo[i + 1])) rc.pool->barrier();
     }
 }
 
@@ -151,7 +169,9 @@ Status CpuBackend::run(std::span<const core::BoundNode> nodes) {
             return Status::error("cpu: out of memory for " + std::to_string(need) + " bytes of kernel scratch");
         }
     }
-    RunCtx rc{nodes, &table_, &pool_, static_cast<char *>(work_), work_size_, {}, {}};
+    RunCtx rc{nodes, {}, &table_, &pool_, static_cast<char *>(work_), work_size_, {}, {}};
+    rc.solo.resize(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) rc.solo[i] = pool_.size() > 1 && run_solo(nodes[i]);
     pool_.run(run_job, &rc);
     if (!rc.error.empty()) return Status::error("cpu: " + rc.error);
     return ok_status();

@@ -27,7 +27,9 @@ struct KernelCtx {
     ThreadPool * pool = nullptr;
     char * work = nullptr;      // shared scratch of the size the WorkFn asked for (64-byte aligned)
     size_t work_size = 0;
-    void barrier() const { pool->barrier(); }
+    void barrier() const {
+        if (nth > 1) pool->barrier();  // a node run on one thread alone (nth 1) has no one to wait for
+    }
     // Records a data error (an id out of range): the node finishes what it can and run() fails.
     void fail(const std::string & message) const;
     std::string * error = nullptr;  // set by the backend

@@ -105,6 +105,24 @@ double run_attention(backends::cpu::CpuBackend & cpu, Type kv, int64_t n_q, int6
     return time_runs(e, min_s).seconds;
 }
 
+// Per-node cost of the executor + pool on tiny ops (what a decode step pays ~30 times per layer).
+double run_overhead(backends::cpu::CpuBackend & cpu, int n_nodes) {
+    core::GraphBuilder g;
+    core::Tensor x = g.input("x", Type::F32, {64});
+    core::Tensor y = x;
+    for (int i = 0; i < n_nodes; ++i) y = g.scale(y, 1.0001f);
+    g.mark_output(y);
+    Result<core::Graph> graph = g.build();
+    if (!graph.ok()) return -1;
+    core::ExecutorOptions o;
+    o.cpu = &cpu;
+    auto ex = core::Executor::create(std::move(graph.value()), o);
+    if (!ex.ok()) return -1;
+    std::vector<float> xs(64, 1.0f);
+    if (!ex.value()->bind_new(x, cpu).ok() || !ex.value()->write(x, xs.data(), 256).ok()) return -1;
+    return time_runs(*ex.value(), 0.3).seconds / n_nodes;
+}
+
 }  // namespace
 
 int main(int argc, char ** argv) {
@@ -166,6 +184,9 @@ int main(int argc, char ** argv) {
                     100.0 * mm_gflops / peak.peak_gflops);
         std::fflush(stdout);
     }
+    std::printf("\nexecutor + thread pool: %.2f us per node (1000 tiny scale nodes per run, %d threads)\n",
+                run_overhead(cpu, 1000) * 1e6, cpu.n_threads());
+
     // Attention: 32 heads over 8 kv heads of 128 dims (Llama-3-8B shape), causal.
     std::printf("\n| attention (32 q heads, 8 kv heads, hd 128) | kv type | ms | GFLOP/s (visible keys) |\n|---|---|---|---|\n");
     for (Type kv : {Type::F16, Type::Q8_0}) {
