@@ -49,7 +49,6 @@ private:
     const Tokenizer * tok_;
     bool skip_special_;
     std::vector<Stage> stages_;
-    bool byte_level_ = false;  // output goes through from_utf8_lossy
     std::string lossy_tail_;   // byte-level: incomplete UTF-8 held back
     int64_t joined_ = 0;       // no decoder: pieces so far (joined with " ")
     int32_t current_id_ = -1;  // the id being pushed (ByteLevel reads its precomputed bytes)
