@@ -30,6 +30,9 @@ TEST_CASE("traits table is consistent with types.def", "[quant]") {
     REQUIRE(all_types().size() == 19);
     for (const TypeTraits & t : all_types()) {
         INFO(t.name);
+        CHECK(t.quantize_row != nullptr);
+        CHECK(t.dequantize_row != nullptr);
+        CHECK(t.dot_row != nullptr);
         CHECK(type_from_id(t.id) == t.type);
         CHECK(type_from_name(t.name) == t.type);
         CHECK(uint32_t(t.type) == t.id);
