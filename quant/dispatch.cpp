@@ -65,17 +65,22 @@ bool compiled(Isa isa) {
 #if defined(QUANTA_HAVE_X86_SIMD)
     if (isa == Isa::Avx2 || isa == Isa::Avx512 || isa == Isa::Avx512Vnni) return true;
 #endif
+#if defined(QUANTA_HAVE_NEON)
+    if (isa == Isa::Neon) return true;
+#endif
     return isa == Isa::Scalar;
 }
 
 void fill(Isa isa, IsaKernels & k) {
+    (void)isa;
+    (void)k;
 #if defined(QUANTA_HAVE_X86_SIMD)
     if (isa == Isa::Avx2) fill_kernels_avx2(k);
     if (isa == Isa::Avx512) fill_kernels_avx512(k);
     if (isa == Isa::Avx512Vnni) fill_kernels_avx512vnni(k);
-#else
-    (void)isa;
-    (void)k;
+#endif
+#if defined(QUANTA_HAVE_NEON)
+    if (isa == Isa::Neon) fill_kernels_neon(k);
 #endif
 }
 
@@ -92,7 +97,7 @@ Table build(Isa level) {
     }
     for (int l = 1; l <= int(level); ++l) {
         const Isa isa = Isa(l);
-        if (!compiled(isa) || isa == Isa::Neon) continue;
+        if (!compiled(isa)) continue;
         auto k = std::make_unique<IsaKernels>();
         fill(isa, *k);
         for (const TypeTraits & tr : all_types()) {

@@ -24,5 +24,7 @@ struct IsaKernels {
 void fill_kernels_avx2(IsaKernels & k);
 void fill_kernels_avx512(IsaKernels & k);
 void fill_kernels_avx512vnni(IsaKernels & k);
+// Defined only in aarch64 builds.
+void fill_kernels_neon(IsaKernels & k);
 
 }  // namespace quanta::quant
