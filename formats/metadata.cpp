@@ -5,55 +5,96 @@
 
 namespace quanta::formats {
 
-const char * value_type_name(ValueType t) {
+const char *value_type_name(ValueType t) {
     switch (t) {
-        case ValueType::U8: return "u8";
-        case ValueType::I8: return "i8";
-        case ValueType::U16: return "u16";
-        case ValueType::I16: return "i16";
-        case ValueType::U32: return "u32";
-        case ValueType::I32: return "i32";
-        case ValueType::F32: return "f32";
-        case ValueType::Bool: return "bool";
-        case ValueType::String: return "string";
-        case ValueType::Array: return "array";
-        case ValueType::U64: return "u64";
-        case ValueType::I64: return "i64";
-        case ValueType::F64: return "f64";
+        case ValueType::U8:
+            return "u8";
+        case ValueType::I8:
+            return "i8";
+        case ValueType::U16:
+            return "u16";
+        case ValueType::I16:
+            return "i16";
+        case ValueType::U32:
+            return "u32";
+        case ValueType::I32:
+            return "i32";
+        case ValueType::F32:
+            return "f32";
+        case ValueType::Bool:
+            return "bool";
+        case ValueType::String:
+            return "string";
+        case ValueType::Array:
+            return "array";
+        case ValueType::U64:
+            return "u64";
+        case ValueType::I64:
+            return "i64";
+        case ValueType::F64:
+            return "f64";
     }
     return "unknown";
 }
 
 size_t value_type_size(ValueType t) {
     switch (t) {
-        case ValueType::U8: case ValueType::I8: case ValueType::Bool: return 1;
-        case ValueType::U16: case ValueType::I16: return 2;
-        case ValueType::U32: case ValueType::I32: case ValueType::F32: return 4;
-        case ValueType::U64: case ValueType::I64: case ValueType::F64: return 8;
-        case ValueType::String: case ValueType::Array: return 0;
+        case ValueType::U8:
+        case ValueType::I8:
+        case ValueType::Bool:
+            return 1;
+        case ValueType::U16:
+        case ValueType::I16:
+            return 2;
+        case ValueType::U32:
+        case ValueType::I32:
+        case ValueType::F32:
+            return 4;
+        case ValueType::U64:
+        case ValueType::I64:
+        case ValueType::F64:
+            return 8;
+        case ValueType::String:
+        case ValueType::Array:
+            return 0;
     }
     return 0;
 }
 
 bool is_integer_type(ValueType t) {
     switch (t) {
-        case ValueType::U8: case ValueType::I8: case ValueType::U16: case ValueType::I16:
-        case ValueType::U32: case ValueType::I32: case ValueType::U64: case ValueType::I64: return true;
-        default: return false;
+        case ValueType::U8:
+        case ValueType::I8:
+        case ValueType::U16:
+        case ValueType::I16:
+        case ValueType::U32:
+        case ValueType::I32:
+        case ValueType::U64:
+        case ValueType::I64:
+            return true;
+        default:
+            return false;
     }
 }
 
 namespace {
 
-bool known_type(uint32_t t) { return t <= uint32_t(ValueType::F64); }
+bool known_type(uint32_t t) {
+    return t <= uint32_t(ValueType::F64);
+}
 
 int64_t decode_int(ValueType t, uint64_t bits) {
     switch (t) {
-        case ValueType::I8: return int8_t(uint8_t(bits));
-        case ValueType::I16: return int16_t(uint16_t(bits));
-        case ValueType::I32: return int32_t(uint32_t(bits));
-        case ValueType::I64: return int64_t(bits);
-        default: return int64_t(bits);
+        case ValueType::I8:
+            return int8_t(uint8_t(bits));
+        case ValueType::I16:
+            return int16_t(uint16_t(bits));
+        case ValueType::I32:
+            return int32_t(uint32_t(bits));
+        case ValueType::I64:
+            return int64_t(bits);
+        default:
+            return int64_t(bits);
     }
 }
 
@@ -73,7 +114,7 @@ double decode_double(ValueType t, uint64_t bits) {
     return double(decode_int(t, bits));
 }
 
-uint64_t load_bits(const uint8_t * p, size_t size) {
+uint64_t load_bits(const uint8_t *p, size_t size) {
     uint64_t bits = 0;
     std::memcpy(&bits, p, size);  // little-endian host: low bytes first
     return bits;
@@ -81,9 +122,15 @@ uint64_t load_bits(const uint8_t * p, size_t size) {
 
 }  // namespace
 
-int64_t Value::as_int() const { return decode_int(type, scalar); }
-uint64_t Value::as_uint() const { return scalar; }
-double Value::as_double() const { return decode_double(type, scalar); }
+int64_t Value::as_int() const {
+    return decode_int(type, scalar);
+}
+uint64_t Value::as_uint() const {
+    return scalar;
+}
+double Value::as_double() const {
+    return decode_double(type, scalar);
+}
 double Value::array_double(uint64_t i) const {
     const size_t s = value_type_size(elem_type);
     return decode_double(elem_type, load_bits(raw + i * s, s));
@@ -93,14 +140,14 @@ int64_t Value::array_int(uint64_t i) const {
     return decode_int(elem_type, load_bits(raw + i * s, s));
 }
 
-Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits & limits, int depth) {
+Status parse_value(ByteReader &r, uint32_t type, Value &out, const ValueLimits &limits, int depth) {
     if (!known_type(type)) return r.error("unknown value type " + std::to_string(type));
     out.type = ValueType(type);
     if (out.type == ValueType::String)
         return r.read_string<uint64_t>(out.str, limits.max_string_bytes, false, "string value");
     if (out.type != ValueType::Array) {
         const size_t size = value_type_size(out.type);
-        const uint8_t * p = nullptr;
+        const uint8_t *p = nullptr;
         QUANTA_TRY(r.read_bytes(size, p, "scalar value"));
         out.scalar = load_bits(p, size);
         if (out.type == ValueType::Bool && out.scalar > 1)
@@ -123,7 +170,7 @@ Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits
         out.strings.reserve(size_t(out.count));
         // A tight loop without a Status per element: vocabularies hold 100k+ strings and this loop
         // is most of the time spent opening a model.
-        const uint8_t * p = r.cursor();
+        const uint8_t *p = r.cursor();
         uint64_t left = r.remaining();
         for (uint64_t i = 0; i < out.count; ++i) {
             uint64_t len = 0;
@@ -148,7 +195,7 @@ Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits
             return r.error("array of " + std::to_string(out.count) + " arrays cannot fit in the " +
                            std::to_string(r.remaining()) + " bytes left");
         out.items.resize(size_t(out.count));
-        for (auto & item : out.items) QUANTA_TRY(parse_value(r, uint32_t(ValueType::Array), item, limits, depth + 1));
+        for (auto &item : out.items) QUANTA_TRY(parse_value(r, uint32_t(ValueType::Array), item, limits, depth + 1));
         return ok_status();
     }
     uint64_t bytes = 0;
@@ -166,13 +213,13 @@ Status Metadata::add(std::string_view key, Value value) {
     return ok_status();
 }
 
-const Value * Metadata::find(std::string_view key) const {
+const Value *Metadata::find(std::string_view key) const {
     auto it = index_.find(key);
     return it == index_.end() ? nullptr : &entries_[it->second].second;
 }
 
 Result<const Value *> Metadata::get(std::string_view key, ValueType want) const {
-    const Value * v = find(key);
+    const Value *v = find(key);
     if (v == nullptr) return Status::error(context_ + ": metadata key '" + std::string(key) + "' not found");
     if (v->type != want)
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is " + value_type_name(v->type) +
@@ -180,13 +227,13 @@ Result<const Value *> Metadata::get(std::string_view key, ValueType want) const 
     return v;
 }
 
-#define QUANTA_EXACT_GETTER(fn, T, VT)                                \
-    Result<T> Metadata::fn(std::string_view key) const {              \
-        auto v = get(key, ValueType::VT);                             \
-        if (!v.ok()) return v.status();                               \
-        T out;                                                        \
-        std::memcpy(&out, &(*v)->scalar, sizeof(T));                  \
-        return out;                                                   \
+#define QUANTA_EXACT_GETTER(fn, T, VT)                   \
+    Result<T> Metadata::fn(std::string_view key) const { \
+        auto v = get(key, ValueType::VT);                \
+        if (!v.ok()) return v.status();                  \
+        T out;                                           \
+        std::memcpy(&out, &(*v)->scalar, sizeof(T));     \
+        return out;                                      \
     }
 QUANTA_EXACT_GETTER(get_u8, uint8_t, U8)
 QUANTA_EXACT_GETTER(get_i8, int8_t, I8)
@@ -213,19 +260,19 @@ Result<std::string_view> Metadata::get_string(std::string_view key) const {
 }
 
 Result<int64_t> Metadata::get_int(std::string_view key) const {
-    const Value * v = find(key);
+    const Value *v = find(key);
     if (v == nullptr) return Status::error(context_ + ": metadata key '" + std::string(key) + "' not found");
     if (!is_integer_type(v->type))
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is " + value_type_name(v->type) +
                              ", expected an integer");
     if (v->type == ValueType::U64 && v->scalar > uint64_t(INT64_MAX))
-        return Status::error(context_ + ": metadata key '" + std::string(key) + "' value " +
-                             std::to_string(v->scalar) + " does not fit int64");
+        return Status::error(context_ + ": metadata key '" + std::string(key) + "' value " + std::to_string(v->scalar) +
+                             " does not fit int64");
     return v->as_int();
 }
 
 Result<double> Metadata::get_float(std::string_view key) const {
-    const Value * v = find(key);
+    const Value *v = find(key);
     if (v == nullptr) return Status::error(context_ + ": metadata key '" + std::string(key) + "' not found");
     if (v->type != ValueType::F32 && v->type != ValueType::F64 && !is_integer_type(v->type))
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is " + value_type_name(v->type) +
@@ -244,17 +291,28 @@ Result<const Value *> Metadata::get_array_of(std::string_view key, ValueType ele
 
 template <typename T>
 static constexpr ValueType value_type_of() {
-    if constexpr (std::is_same_v<T, uint8_t>) return ValueType::U8;
-    else if constexpr (std::is_same_v<T, int8_t>) return ValueType::I8;
-    else if constexpr (std::is_same_v<T, uint16_t>) return ValueType::U16;
-    else if constexpr (std::is_same_v<T, int16_t>) return ValueType::I16;
-    else if constexpr (std::is_same_v<T, uint32_t>) return ValueType::U32;
-    else if constexpr (std::is_same_v<T, int32_t>) return ValueType::I32;
-    else if constexpr (std::is_same_v<T, uint64_t>) return ValueType::U64;
-    else if constexpr (std::is_same_v<T, int64_t>) return ValueType::I64;
-    else if constexpr (std::is_same_v<T, float>) return ValueType::F32;
-    else if constexpr (std::is_same_v<T, double>) return ValueType::F64;
-    else return ValueType::Bool;
+    if constexpr (std::is_same_v<T, uint8_t>)
+        return ValueType::U8;
+    else if constexpr (std::is_same_v<T, int8_t>)
+        return ValueType::I8;
+    else if constexpr (std::is_same_v<T, uint16_t>)
+        return ValueType::U16;
+    else if constexpr (std::is_same_v<T, int16_t>)
+        return ValueType::I16;
+    else if constexpr (std::is_same_v<T, uint32_t>)
+        return ValueType::U32;
+    else if constexpr (std::is_same_v<T, int32_t>)
+        return ValueType::I32;
+    else if constexpr (std::is_same_v<T, uint64_t>)
+        return ValueType::U64;
+    else if constexpr (std::is_same_v<T, int64_t>)
+        return ValueType::I64;
+    else if constexpr (std::is_same_v<T, float>)
+        return ValueType::F32;
+    else if constexpr (std::is_same_v<T, double>)
+        return ValueType::F64;
+    else
+        return ValueType::Bool;
 }
 
 template <typename T>
@@ -285,7 +343,7 @@ template Result<std::vector<bool>> Metadata::get_array<bool>(std::string_view) c
 Result<std::vector<int64_t>> Metadata::get_int_array(std::string_view key) const {
     auto v = get(key, ValueType::Array);
     if (!v.ok()) return v.status();
-    const Value & a = **v;
+    const Value &a = **v;
     if (!is_integer_type(a.elem_type))
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is an array of " +
                              value_type_name(a.elem_type) + ", expected integers");

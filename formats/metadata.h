@@ -20,29 +20,40 @@
 namespace quanta::formats {
 
 enum class ValueType : uint32_t {
-    U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
-    String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+    U8 = 0,
+    I8 = 1,
+    U16 = 2,
+    I16 = 3,
+    U32 = 4,
+    I32 = 5,
+    F32 = 6,
+    Bool = 7,
+    String = 8,
+    Array = 9,
+    U64 = 10,
+    I64 = 11,
+    F64 = 12,
 };
-const char * value_type_name(ValueType t);
+const char *value_type_name(ValueType t);
 // Bytes of one element of a scalar type (0 for String and Array).
 size_t value_type_size(ValueType t);
 bool is_integer_type(ValueType t);
 
 struct Value {
     ValueType type = ValueType::U8;
-    uint64_t scalar = 0;           // scalar bits, little-endian, zero-extended (ints, floats, bool)
-    std::string_view str;          // type String: raw bytes (usually UTF-8; not validated)
+    uint64_t scalar = 0;   // scalar bits, little-endian, zero-extended (ints, floats, bool)
+    std::string_view str;  // type String: raw bytes (usually UTF-8; not validated)
     // type Array:
     ValueType elem_type = ValueType::U8;
     uint64_t count = 0;
-    const uint8_t * raw = nullptr;          // scalar elements, packed little-endian, maybe unaligned
+    const uint8_t *raw = nullptr;           // scalar elements, packed little-endian, maybe unaligned
     std::vector<std::string_view> strings;  // elem_type String
     std::vector<Value> items;               // elem_type Array (GGUF only)
 
     // Scalar accessors; the caller checks `type` first (these only reinterpret the bits).
-    int64_t as_int() const;     // any integer type or bool, sign-extended where signed
-    uint64_t as_uint() const;   // any unsigned integer type or bool
-    double as_double() const;   // any scalar type
+    int64_t as_int() const;    // any integer type or bool, sign-extended where signed
+    uint64_t as_uint() const;  // any unsigned integer type or bool
+    double as_double() const;  // any scalar type
     // Element i of a scalar array as double / int64 (bounds and type checked by the caller).
     double array_double(uint64_t i) const;
     int64_t array_int(uint64_t i) const;
@@ -57,7 +68,7 @@ struct ValueLimits {
 
 // Parses one value of `type` encoded as in GGUF/.qnt: scalars little-endian; String = u64 length +
 // bytes; Array = u32 element type, u64 count, elements. Allocation is bounded by the bytes left.
-Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits & limits, int depth = 0);
+Status parse_value(ByteReader &r, uint32_t type, Value &out, const ValueLimits &limits, int depth = 0);
 
 class Metadata {
 public:
@@ -68,8 +79,8 @@ public:
     Status add(std::string_view key, Value value);
 
     size_t size() const { return entries_.size(); }
-    const std::vector<std::pair<std::string_view, Value>> & entries() const { return entries_; }
-    const Value * find(std::string_view key) const;
+    const std::vector<std::pair<std::string_view, Value>> &entries() const { return entries_; }
+    const Value *find(std::string_view key) const;
     bool has(std::string_view key) const { return find(key) != nullptr; }
 
     // Exact-type getters.

@@ -3,11 +3,12 @@
 // open() touches only the header and the index (at the end of the file): the data section is never
 // read, so opening costs the same for a 100 MB and a 100 GB model. Every number from the file is
 // checked before it is used, with overflow-safe arithmetic, before any TensorView is created.
+#include <xxhash.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
-#include <xxhash.h>
 
 #include "formats/qnt.h"
 
@@ -16,7 +17,7 @@ namespace quanta::formats {
 namespace {
 
 template <typename T>
-T load(const uint8_t * p) {
+T load(const uint8_t* p) {
     T v;
     std::memcpy(&v, p, sizeof(T));
     return v;
@@ -24,7 +25,7 @@ T load(const uint8_t * p) {
 
 }  // namespace
 
-Result<QntReader> QntReader::open(const std::string & path, const QntOpenOptions & options) {
+Result<QntReader> QntReader::open(const std::string& path, const QntOpenOptions& options) {
     auto file = MmapFile::open(path);
     if (!file.ok()) return Status::error("qnt: " + file.status().message());
     QntReader r;
@@ -35,8 +36,8 @@ Result<QntReader> QntReader::open(const std::string & path, const QntOpenOptions
     return r;
 }
 
-Result<QntReader> QntReader::open_memory(std::span<const uint8_t> bytes, const std::string & name,
-                                         const QntOpenOptions & options) {
+Result<QntReader> QntReader::open_memory(std::span<const uint8_t> bytes, const std::string& name,
+                                         const QntOpenOptions& options) {
     QntReader r;
     r.bytes_ = bytes;
     r.name_ = name;
@@ -44,24 +45,25 @@ Result<QntReader> QntReader::open_memory(std::span<const uint8_t> bytes, const s
     return r;
 }
 
-Status QntReader::parse(const QntOpenOptions & options) {
+Status QntReader::parse(const QntOpenOptions& options) {
     const std::string ctx = "qnt '" + name_ + "'";
     metadata_ = Metadata(ctx);
     const uint64_t file_size = bytes_.size();
-    auto fail = [&](const std::string & what) { return Status::error(ctx + ": " + what); };
+    auto fail = [&](const std::string& what) { return Status::error(ctx + ": " + what); };
 
     if (file_size < kQntHeaderBytes)
         return fail("truncated: " + std::to_string(file_size) + " bytes is shorter than the 64-byte header");
-    const uint8_t * h = bytes_.data();
+    const uint8_t* h = bytes_.data();
     if (std::memcmp(h, kQntMagic, 4) != 0) return fail("bad magic: not a .qnt file");
     version_major_ = load<uint16_t>(h + 4);
     version_minor_ = load<uint16_t>(h + 6);
     if (version_major_ != kQntVersionMajor)
         return fail("format version " + std::to_string(version_major_) + "." + std::to_string(version_minor_) +
                     " is not readable by this quanta, which reads .qnt version " + std::to_string(kQntVersionMajor) +
-                    ".x; " + (version_major_ > kQntVersionMajor
-                                  ? "upgrade quanta to one that reads .qnt version " + std::to_string(version_major_)
-                                  : std::string("the file is damaged or from a pre-release")));
+                    ".x; " +
+                    (version_major_ > kQntVersionMajor
+                         ? "upgrade quanta to one that reads .qnt version " + std::to_string(version_major_)
+                         : std::string("the file is damaged or from a pre-release")));
     const uint32_t header_bytes = load<uint32_t>(h + 8);
     alignment_ = load<uint32_t>(h + 12);
     data_offset_ = load<uint64_t>(h + 16);
@@ -90,8 +92,10 @@ Status QntReader::parse(const QntOpenOptions & options) {
     if (index_offset < data_end)
         return fail("index offset " + std::to_string(index_offset) + " overlaps the data section ending at " +
                     std::to_string(data_end));
-    if (meta_count > kQntMaxMetadata) return fail("metadata count " + std::to_string(meta_count) + " exceeds the limit");
-    if (tensor_count > kQntMaxTensors) return fail("tensor count " + std::to_string(tensor_count) + " exceeds the limit");
+    if (meta_count > kQntMaxMetadata)
+        return fail("metadata count " + std::to_string(meta_count) + " exceeds the limit");
+    if (tensor_count > kQntMaxTensors)
+        return fail("tensor count " + std::to_string(tensor_count) + " exceeds the limit");
 
     const auto index = bytes_.subspan(size_t(index_offset), size_t(index_bytes));
     if (options.check_index_checksum && XXH3_64bits(index.data(), index.size()) != index_checksum)
@@ -129,11 +133,10 @@ Status QntReader::parse(const QntOpenOptions & options) {
         QUANTA_TRY(r.read(n_dims, "tensor dim count"));
         auto ts = type_size_from_id(type_id);
         if (!ts)
-            return Status::error(tctx + ": tensor type id " + std::to_string(type_id) +
-                                 " is unknown to this quanta (file version " + std::to_string(version_major_) + "." +
-                                 std::to_string(version_minor_) + "; this quanta reads up to " +
-                                 std::to_string(kQntVersionMajor) + "." + std::to_string(kQntVersionMinor) +
-                                 "): upgrade quanta");
+            return Status::error(
+                tctx + ": tensor type id " + std::to_string(type_id) + " is unknown to this quanta (file version " +
+                std::to_string(version_major_) + "." + std::to_string(version_minor_) + "; this quanta reads up to " +
+                std::to_string(kQntVersionMajor) + "." + std::to_string(kQntVersionMinor) + "): upgrade quanta");
         if (n_dims < 1 || n_dims > kMaxDims)
             return Status::error(tctx + ": " + std::to_string(n_dims) + " dims (must be 1..4)");
         uint64_t dims[kMaxDims] = {1, 1, 1, 1};
@@ -146,8 +149,9 @@ Status QntReader::parse(const QntOpenOptions & options) {
         if (!expect.ok()) return expect.status();
         if (*expect != t.size)
             return Status::error(tctx + ": size " + std::to_string(t.size) + " bytes, but " + ts->name + " " +
-                                 std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) +
-                                 "x" + std::to_string(dims[3]) + " needs " + std::to_string(*expect));
+                                 std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" +
+                                 std::to_string(dims[2]) + "x" + std::to_string(dims[3]) + " needs " +
+                                 std::to_string(*expect));
         for (uint32_t d = 0; d < kMaxDims; ++d) {
             if (dims[d] > uint64_t(INT64_MAX)) return Status::error(tctx + ": dim too large");
             t.ne[d] = int64_t(dims[d]);
@@ -163,8 +167,7 @@ Status QntReader::parse(const QntOpenOptions & options) {
         t.n_dims = n_dims;
         t.offset = data_offset_ + rel;
         t.data = bytes_.data() + t.offset;
-        if (!by_name_.emplace(t.name, tensors_.size()).second)
-            return Status::error(tctx + ": duplicate tensor name");
+        if (!by_name_.emplace(t.name, tensors_.size()).second) return Status::error(tctx + ": duplicate tensor name");
         tensors_.push_back(t);
     }
     if (r.remaining() != 0)
@@ -175,15 +178,15 @@ Status QntReader::parse(const QntOpenOptions & options) {
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
     for (size_t i = 1; i < order.size(); ++i) {
-        const TensorView & a = tensors_[order[i - 1]];
-        const TensorView & b = tensors_[order[i]];
+        const TensorView& a = tensors_[order[i - 1]];
+        const TensorView& b = tensors_[order[i]];
         if (a.offset + a.size > b.offset)
             return fail("tensors '" + printable(a.name) + "' and '" + printable(b.name) + "' overlap");
     }
     return ok_status();
 }
 
-const TensorView * QntReader::find(std::string_view name) const {
+const TensorView* QntReader::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
@@ -198,7 +201,7 @@ std::vector<std::string> QntReader::verify(int n_threads) const {
     std::atomic<size_t> next{0};
     auto work = [&] {
         for (size_t k; (k = next.fetch_add(1)) < order.size();) {
-            const TensorView & t = tensors_[order[k]];
+            const TensorView& t = tensors_[order[k]];
             if (XXH3_64bits(t.data, size_t(t.size)) != t.checksum) bad[order[k]] = 1;
         }
     };
@@ -206,7 +209,7 @@ std::vector<std::string> QntReader::verify(int n_threads) const {
     std::vector<std::thread> pool;
     for (int i = 1; i < n_threads; ++i) pool.emplace_back(work);
     work();
-    for (auto & th : pool) th.join();
+    for (auto& th : pool) th.join();
     std::vector<std::string> names;
     for (size_t i = 0; i < tensors_.size(); ++i)
         if (bad[i]) names.emplace_back(tensors_[i].name);

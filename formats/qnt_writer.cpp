@@ -4,14 +4,15 @@
 // XXH3's streaming API, so memory holds one caller buffer at a time. The index (metadata and
 // directory) is built in memory — it is small — and written after the data; the header last, at
 // offset 0. The file becomes visible under its final name only after fsync and rename.
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <libgen.h>
-#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
 
 #include "formats/qnt.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 constexpr size_t kHoleBytes = 64 * 1024;
 
-bool all_zero(const uint8_t * p, size_t n) {
+bool all_zero(const uint8_t *p, size_t n) {
     // Compare 8 bytes at a time; the first non-zero word ends the scan, so real data costs little.
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -34,12 +35,14 @@ bool all_zero(const uint8_t * p, size_t n) {
     return true;
 }
 
-void put_bytes(std::vector<uint8_t> & out, const void * p, size_t n) {
-    const auto * b = static_cast<const uint8_t *>(p);
+void put_bytes(std::vector<uint8_t> &out, const void *p, size_t n) {
+    const auto *b = static_cast<const uint8_t *>(p);
     out.insert(out.end(), b, b + n);
 }
 template <typename T>
-void put(std::vector<uint8_t> & out, T v) { put_bytes(out, &v, sizeof(T)); }
+void put(std::vector<uint8_t> &out, T v) {
+    put_bytes(out, &v, sizeof(T));
+}
 
 }  // namespace
 
@@ -51,13 +54,13 @@ struct QntWriter::State {
     std::vector<uint8_t> meta, dir;
     uint32_t meta_count = 0, tensor_count = 0;
     std::set<std::string, std::less<>> keys, names;
-    Status failed;     // first I/O error: every later call returns it
+    Status failed;  // first I/O error: every later call returns it
     bool finished = false;
     // The tensor being streamed.
     bool in_tensor = false;
     std::string cur_name;
     uint64_t cur_expected = 0, cur_written = 0, cur_offset = 0;
-    XXH3_state_t * hash = nullptr;
+    XXH3_state_t *hash = nullptr;
 
     ~State() {
         if (hash != nullptr) XXH3_freeState(hash);
@@ -65,13 +68,13 @@ struct QntWriter::State {
         if (!finished && !tmp_path.empty()) ::unlink(tmp_path.c_str());
     }
 
-    Status io_error(const char * what) {
+    Status io_error(const char *what) {
         failed = Status::error("qnt writer: '" + path + "': " + what + ": " + std::strerror(errno));
         return failed;
     }
 
     // Writes at `pos`, turning long runs of zeros into holes.
-    Status write_data(const uint8_t * p, uint64_t n) {
+    Status write_data(const uint8_t *p, uint64_t n) {
         while (n > 0) {
             const size_t chunk = size_t(std::min<uint64_t>(n, kHoleBytes));
             if (chunk == kHoleBytes && all_zero(p, chunk)) {
@@ -101,10 +104,10 @@ struct QntWriter::State {
 
 QntWriter::QntWriter(std::unique_ptr<State> s) : s_(std::move(s)) {}
 QntWriter::QntWriter(QntWriter &&) noexcept = default;
-QntWriter & QntWriter::operator=(QntWriter &&) noexcept = default;
+QntWriter &QntWriter::operator=(QntWriter &&) noexcept = default;
 QntWriter::~QntWriter() = default;
 
-Result<QntWriter> QntWriter::create(const std::string & path, const QntWriterOptions & options) {
+Result<QntWriter> QntWriter::create(const std::string &path, const QntWriterOptions &options) {
     if (!is_pow2(options.alignment) || options.alignment < kQntMinAlignment || options.alignment > kQntMaxAlignment)
         return Status::error("qnt writer: alignment " + std::to_string(options.alignment) +
                              " must be a power of two in [64, 65536]");
@@ -114,7 +117,8 @@ Result<QntWriter> QntWriter::create(const std::string & path, const QntWriterOpt
     // The temporary file lives beside the target so that rename() is atomic (same filesystem).
     std::string tmpl = path + ".tmp.XXXXXX";
     s->fd = ::mkstemp(tmpl.data());
-    if (s->fd < 0) return Status::error("qnt writer: cannot create a temporary file '" + tmpl + "': " + std::strerror(errno));
+    if (s->fd < 0)
+        return Status::error("qnt writer: cannot create a temporary file '" + tmpl + "': " + std::strerror(errno));
     s->tmp_path = tmpl;
     (void)::fchmod(s->fd, 0644);  // mkstemp makes 0600; a model file is readable by all
     s->hash = XXH3_createState();
@@ -124,7 +128,7 @@ Result<QntWriter> QntWriter::create(const std::string & path, const QntWriterOpt
     return QntWriter(std::move(s));
 }
 
-Status QntWriter::add_raw(std::string_view key, uint32_t type, const void * bytes, size_t n) {
+Status QntWriter::add_raw(std::string_view key, uint32_t type, const void *bytes, size_t n) {
     if (!s_ || s_->finished) return Status::error("qnt writer: add metadata after finish()");
     QUANTA_TRY(s_->failed);
     if (key.empty() || key.size() > kQntMaxKeyBytes || !valid_utf8(key))
@@ -140,8 +144,10 @@ Status QntWriter::add_raw(std::string_view key, uint32_t type, const void * byte
     return ok_status();
 }
 
-#define QUANTA_SCALAR_ADDER(fn, T, VT) \
-    Status QntWriter::fn(std::string_view key, T v) { return add_raw(key, uint32_t(ValueType::VT), &v, sizeof(T)); }
+#define QUANTA_SCALAR_ADDER(fn, T, VT)                               \
+    Status QntWriter::fn(std::string_view key, T v) {                \
+        return add_raw(key, uint32_t(ValueType::VT), &v, sizeof(T)); \
+    }
 QUANTA_SCALAR_ADDER(add_u8, uint8_t, U8)
 QUANTA_SCALAR_ADDER(add_i8, int8_t, I8)
 QUANTA_SCALAR_ADDER(add_u16, uint16_t, U16)
@@ -160,14 +166,15 @@ Status QntWriter::add_bool(std::string_view key, bool v) {
 }
 
 Status QntWriter::add_string(std::string_view key, std::string_view v) {
-    if (v.size() > kQntMaxStringBytes) return Status::error("qnt writer: metadata '" + std::string(key) + "': string too long");
+    if (v.size() > kQntMaxStringBytes)
+        return Status::error("qnt writer: metadata '" + std::string(key) + "': string too long");
     std::vector<uint8_t> buf;
     put(buf, uint64_t(v.size()));
     put_bytes(buf, v.data(), v.size());
     return add_raw(key, uint32_t(ValueType::String), buf.data(), buf.size());
 }
 
-Status QntWriter::add_scalar_array(std::string_view key, uint32_t elem, const void * data, uint64_t count, size_t size) {
+Status QntWriter::add_scalar_array(std::string_view key, uint32_t elem, const void *data, uint64_t count, size_t size) {
     std::vector<uint8_t> buf;
     put(buf, elem);
     put(buf, count);
@@ -175,8 +182,8 @@ Status QntWriter::add_scalar_array(std::string_view key, uint32_t elem, const vo
     return add_raw(key, uint32_t(ValueType::Array), buf.data(), buf.size());
 }
 
-#define QUANTA_ARRAY_ADDER(T, VT)                                                        \
-    Status QntWriter::add_array(std::string_view key, std::span<const T> v) {            \
+#define QUANTA_ARRAY_ADDER(T, VT)                                                             \
+    Status QntWriter::add_array(std::string_view key, std::span<const T> v) {                 \
         return add_scalar_array(key, uint32_t(ValueType::VT), v.data(), v.size(), sizeof(T)); \
     }
 QUANTA_ARRAY_ADDER(uint8_t, U8)
@@ -191,7 +198,7 @@ QUANTA_ARRAY_ADDER(float, F32)
 QUANTA_ARRAY_ADDER(double, F64)
 #undef QUANTA_ARRAY_ADDER
 
-Status QntWriter::add_bool_array(std::string_view key, const std::vector<bool> & v) {
+Status QntWriter::add_bool_array(std::string_view key, const std::vector<bool> &v) {
     std::vector<uint8_t> bytes(v.begin(), v.end());
     return add_scalar_array(key, uint32_t(ValueType::Bool), bytes.data(), bytes.size(), 1);
 }
@@ -201,7 +208,8 @@ Status QntWriter::add_array(std::string_view key, std::span<const std::string_vi
     put(buf, uint32_t(ValueType::String));
     put(buf, uint64_t(v.size()));
     for (std::string_view s : v) {
-        if (s.size() > kQntMaxStringBytes) return Status::error("qnt writer: metadata '" + std::string(key) + "': string too long");
+        if (s.size() > kQntMaxStringBytes)
+            return Status::error("qnt writer: metadata '" + std::string(key) + "': string too long");
         put(buf, uint64_t(s.size()));
         put_bytes(buf, s.data(), s.size());
     }
@@ -222,7 +230,8 @@ Status QntWriter::begin_tensor(std::string_view name, Type type, std::span<const
         return Status::error(ctx + ": name must be 1..512 bytes of UTF-8");
     if (s_->names.count(name) != 0) return Status::error(ctx + ": duplicate tensor name");
     if (s_->tensor_count >= kQntMaxTensors) return Status::error(ctx + ": too many tensors");
-    if (ne.empty() || ne.size() > kMaxDims) return Status::error(ctx + ": needs 1..4 dims, got " + std::to_string(ne.size()));
+    if (ne.empty() || ne.size() > kMaxDims)
+        return Status::error(ctx + ": needs 1..4 dims, got " + std::to_string(ne.size()));
     auto ts = type_size_from_id(uint32_t(type));
     if (!ts) return Status::error(ctx + ": unknown type id " + std::to_string(uint32_t(type)));
     std::vector<uint64_t> dims;
@@ -251,7 +260,7 @@ Status QntWriter::begin_tensor(std::string_view name, Type type, std::span<const
     return ok_status();
 }
 
-Status QntWriter::write_tensor_data(const void * data, uint64_t bytes) {
+Status QntWriter::write_tensor_data(const void *data, uint64_t bytes) {
     if (!s_ || !s_->in_tensor) return Status::error("qnt writer: write_tensor_data outside begin/end_tensor");
     QUANTA_TRY(s_->failed);
     if (bytes > s_->cur_expected - s_->cur_written)
@@ -275,7 +284,7 @@ Status QntWriter::end_tensor() {
     return ok_status();
 }
 
-Status QntWriter::add_tensor(std::string_view name, Type type, std::span<const int64_t> ne, const void * data,
+Status QntWriter::add_tensor(std::string_view name, Type type, std::span<const int64_t> ne, const void *data,
                              uint64_t bytes) {
     QUANTA_TRY(begin_tensor(name, type, ne));
     if (bytes != s_->cur_expected) {
@@ -294,7 +303,7 @@ Status QntWriter::finish() {
     if (!s_ || s_->finished) return Status::error("qnt writer: finish() called twice");
     QUANTA_TRY(s_->failed);
     if (s_->in_tensor) return Status::error("qnt writer: tensor '" + s_->cur_name + "' is not ended");
-    State & s = *s_;
+    State &s = *s_;
     const uint64_t data_offset = std::max<uint64_t>(kQntDataAlignment, s.alignment);
     QUANTA_TRY(s.pad_to(s.alignment));
     const uint64_t data_bytes = s.pos - data_offset;
@@ -316,7 +325,8 @@ Status QntWriter::finish() {
     put(header, s.meta_count);
     put(header, s.tensor_count);
     QUANTA_CHECK(header.size() == kQntHeaderBytes);
-    if (::pwrite(s.fd, header.data(), header.size(), 0) != ssize_t(header.size())) return s.io_error("header write failed");
+    if (::pwrite(s.fd, header.data(), header.size(), 0) != ssize_t(header.size()))
+        return s.io_error("header write failed");
     // Sets the exact size even if the last bytes written were a hole.
     if (::ftruncate(s.fd, off_t(s.pos)) != 0) return s.io_error("truncate failed");
     if (::fsync(s.fd) != 0) return s.io_error("fsync failed");

@@ -23,10 +23,10 @@ struct JsonReject {
 
 // Parses JSON text, refusing duplicate keys in any object (nlohmann would keep the last silently)
 // and nesting deeper than kSafetensorsMaxJsonDepth.
-Result<json> parse_json(std::string_view text, const std::string & ctx) {
+Result<json> parse_json(std::string_view text, const std::string &ctx) {
     std::vector<std::unordered_set<std::string>> objects;
     int depth = 0;
-    auto callback = [&](int, json::parse_event_t event, json & parsed) -> bool {
+    auto callback = [&](int, json::parse_event_t event, json &parsed) -> bool {
         switch (event) {
             case json::parse_event_t::object_start:
                 objects.emplace_back();
@@ -52,25 +52,25 @@ Result<json> parse_json(std::string_view text, const std::string & ctx) {
     };
     try {
         return json::parse(text.begin(), text.end(), callback);
-    } catch (const JsonReject & e) {
+    } catch (const JsonReject &e) {
         return Status::error(ctx + ": " + e.message);
-    } catch (const json::exception & e) {
+    } catch (const json::exception &e) {
         return Status::error(ctx + ": invalid JSON: " + e.what());
     }
 }
 
 struct Dtype {
-    const char * name;
+    const char *name;
     Type type;
     uint64_t bytes;
 };
 constexpr Dtype kDtypes[] = {{"F32", Type::F32, 4}, {"F16", Type::F16, 2}, {"BF16", Type::BF16, 2}};
 
-Result<std::vector<uint64_t>> parse_uint_array(const json & j, const std::string & what, const std::string & ctx) {
+Result<std::vector<uint64_t>> parse_uint_array(const json &j, const std::string &what, const std::string &ctx) {
     if (!j.is_array()) return Status::error(ctx + ": " + what + " is not an array");
     std::vector<uint64_t> out;
     out.reserve(j.size());  // bounded: the array already exists in memory
-    for (const auto & v : j) {
+    for (const auto &v : j) {
         if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
             return Status::error(ctx + ": " + what + " holds " + v.dump() + ", not a non-negative integer");
         out.push_back(v.get<uint64_t>());
@@ -80,7 +80,7 @@ Result<std::vector<uint64_t>> parse_uint_array(const json & j, const std::string
 
 }  // namespace
 
-Result<SafetensorsFile> SafetensorsFile::open(const std::string & path) {
+Result<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
     auto file = MmapFile::open(path);
     if (!file.ok()) return Status::error("safetensors: " + file.status().message());
     SafetensorsFile f;
@@ -91,7 +91,7 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string & path) {
     return f;
 }
 
-Result<SafetensorsFile> SafetensorsFile::open_memory(std::span<const uint8_t> bytes, const std::string & name) {
+Result<SafetensorsFile> SafetensorsFile::open_memory(std::span<const uint8_t> bytes, const std::string &name) {
     SafetensorsFile f;
     f.bytes_ = bytes;
     f.name_ = name;
@@ -99,7 +99,7 @@ Result<SafetensorsFile> SafetensorsFile::open_memory(std::span<const uint8_t> by
     return f;
 }
 
-const TensorView * SafetensorsFile::find(std::string_view name) const {
+const TensorView *SafetensorsFile::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
@@ -107,7 +107,8 @@ const TensorView * SafetensorsFile::find(std::string_view name) const {
 Status SafetensorsFile::parse() {
     const std::string ctx = "safetensors '" + name_ + "'";
     const uint64_t file_size = bytes_.size();
-    if (file_size < 8) return Status::error(ctx + ": truncated: " + std::to_string(file_size) + " bytes, no header length");
+    if (file_size < 8)
+        return Status::error(ctx + ": truncated: " + std::to_string(file_size) + " bytes, no header length");
     uint64_t header_len = 0;
     std::memcpy(&header_len, bytes_.data(), 8);
     if (header_len > kSafetensorsMaxHeaderBytes)
@@ -130,7 +131,7 @@ Status SafetensorsFile::parse() {
     tensors_.reserve(n_tensors);
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
     for (auto it = header->begin(); it != header->end(); ++it) {
-        const std::string & name = it.key();
+        const std::string &name = it.key();
         if (name == "__metadata__") {
             if (!it->is_object()) return Status::error(ctx + ": __metadata__ is not an object");
             for (auto m = it->begin(); m != it->end(); ++m) {
@@ -143,13 +144,13 @@ Status SafetensorsFile::parse() {
         const std::string tctx = ctx + ": tensor '" + printable(name) + "'";
         if (name.empty()) return Status::error(ctx + ": a tensor has an empty name");
         if (!it->is_object()) return Status::error(tctx + ": entry is not an object");
-        const json & e = *it;
+        const json &e = *it;
         if (!e.contains("dtype") || !e["dtype"].is_string()) return Status::error(tctx + ": missing string 'dtype'");
         if (!e.contains("shape")) return Status::error(tctx + ": missing 'shape'");
         if (!e.contains("data_offsets")) return Status::error(tctx + ": missing 'data_offsets'");
         const std::string dtype = e["dtype"].get<std::string>();
-        const Dtype * dt = nullptr;
-        for (const auto & d : kDtypes)
+        const Dtype *dt = nullptr;
+        for (const auto &d : kDtypes)
             if (dtype == d.name) dt = &d;
         if (dt == nullptr)
             return Status::error(tctx + ": dtype '" + printable(dtype) + "' is not supported (F32, F16 and BF16 are)");
@@ -162,7 +163,8 @@ Status SafetensorsFile::parse() {
         if (offs->size() != 2) return Status::error(tctx + ": data_offsets must hold [begin, end]");
         uint64_t n = 1;
         for (uint64_t d : *shape)
-            if (!checked_mul(n, d, n) || n > uint64_t(INT64_MAX)) return Status::error(tctx + ": shape overflows 64 bits");
+            if (!checked_mul(n, d, n) || n > uint64_t(INT64_MAX))
+                return Status::error(tctx + ": shape overflows 64 bits");
         uint64_t size = 0;
         if (!checked_mul(n, dt->bytes, size)) return Status::error(tctx + ": byte size overflows 64 bits");
         const uint64_t begin = (*offs)[0], end = (*offs)[1];
@@ -192,9 +194,11 @@ Status SafetensorsFile::parse() {
     for (size_t i = 1; i < ranges.size(); ++i) {
         if (ranges[i - 1].second > ranges[i].first) {
             std::string a, b;
-            for (const auto & t : tensors_) {
-                if (t.offset == data_offset_ + ranges[i - 1].first && t.size > 0 && a.empty()) a = std::string(t.name);
-                else if (t.offset == data_offset_ + ranges[i].first && t.size > 0 && b.empty()) b = std::string(t.name);
+            for (const auto &t : tensors_) {
+                if (t.offset == data_offset_ + ranges[i - 1].first && t.size > 0 && a.empty())
+                    a = std::string(t.name);
+                else if (t.offset == data_offset_ + ranges[i].first && t.size > 0 && b.empty())
+                    b = std::string(t.name);
             }
             return Status::error(ctx + ": tensors '" + printable(a) + "' and '" + printable(b) + "' overlap");
         }
@@ -202,12 +206,12 @@ Status SafetensorsFile::parse() {
     return ok_status();
 }
 
-const TensorView * SafetensorsModel::find(std::string_view name) const {
+const TensorView *SafetensorsModel::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
 
-Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
+Result<SafetensorsModel> SafetensorsModel::open(const std::string &path) {
     SafetensorsModel m;
     m.path_ = path;
     std::error_code ec;
@@ -220,7 +224,7 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
             p = p / "model.safetensors";
         } else {
             std::vector<fs::path> found;
-            for (const auto & e : fs::directory_iterator(p, ec))
+            for (const auto &e : fs::directory_iterator(p, ec))
                 if (e.path().extension() == ".safetensors") found.push_back(e.path());
             if (found.size() != 1)
                 return Status::error("safetensors: '" + path + "': directory holds " + std::to_string(found.size()) +
@@ -251,7 +255,8 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
         // Shards in the order their names sort (model-00001-of-N first).
         std::vector<std::string> shard_names;
         for (auto it = (*j)["weight_map"].begin(); it != (*j)["weight_map"].end(); ++it) {
-            if (!it->is_string()) return Status::error(ctx + ": weight_map['" + printable(it.key()) + "'] is not a string");
+            if (!it->is_string())
+                return Status::error(ctx + ": weight_map['" + printable(it.key()) + "'] is not a string");
             const std::string shard = it->get<std::string>();
             if (shard.empty() || shard.find('/') != std::string::npos || shard.find('\\') != std::string::npos ||
                 shard == "." || shard == "..")
@@ -260,7 +265,7 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
         }
         std::sort(shard_names.begin(), shard_names.end());
         shard_names.erase(std::unique(shard_names.begin(), shard_names.end()), shard_names.end());
-        for (const auto & s : shard_names) {
+        for (const auto &s : shard_names) {
             auto f = SafetensorsFile::open((index.parent_path() / s).string());
             if (!f.ok()) return f.status().with_context(ctx);
             m.shards_.push_back(std::move(*f));
@@ -268,14 +273,16 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
         // Every weight_map entry must be in the shard it names.
         for (auto it = (*j)["weight_map"].begin(); it != (*j)["weight_map"].end(); ++it) {
             const std::string shard = it->get<std::string>();
-            const size_t si = size_t(std::lower_bound(shard_names.begin(), shard_names.end(), shard) - shard_names.begin());
+            const size_t si =
+                size_t(std::lower_bound(shard_names.begin(), shard_names.end(), shard) - shard_names.begin());
             if (m.shards_[si].find(it.key()) == nullptr)
-                return Status::error(ctx + ": tensor '" + printable(it.key()) + "' is not in its shard '" + shard + "'");
+                return Status::error(ctx + ": tensor '" + printable(it.key()) + "' is not in its shard '" + shard +
+                                     "'");
         }
     }
     // Merge: names must be unique across shards.
     size_t total = 0;
-    for (const auto & s : m.shards_) total += s.tensors().size();
+    for (const auto &s : m.shards_) total += s.tensors().size();
     m.tensors_.reserve(total);
     for (uint32_t si = 0; si < m.shards_.size(); ++si) {
         for (TensorView t : m.shards_[si].tensors()) {
@@ -283,8 +290,8 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
             auto [it, inserted] = m.by_name_.emplace(t.name, m.tensors_.size());
             if (!inserted)
                 return Status::error("safetensors: tensor '" + printable(t.name) + "' is in both '" +
-                                     m.shards_[m.tensors_[it->second].shard].path() + "' and '" +
-                                     m.shards_[si].path() + "'");
+                                     m.shards_[m.tensors_[it->second].shard].path() + "' and '" + m.shards_[si].path() +
+                                     "'");
             m.tensors_.push_back(t);
         }
     }

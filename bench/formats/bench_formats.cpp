@@ -11,6 +11,8 @@
 //
 //   bench_formats [--dir DIR] [--sizes-gib 1,4,16] [--verify-mib 1024] [--layers 32] [--keep FILE]
 // --keep leaves the last (largest) sparse model at FILE, e.g. to try `quanta inspect` on it.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,7 +21,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "formats/qnt.h"
@@ -34,18 +35,18 @@ double now_s() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-[[noreturn]] void die(const Status & s) {
+[[noreturn]] void die(const Status& s) {
     std::fprintf(stderr, "bench_formats: %s\n", s.message().c_str());
     std::exit(1);
 }
 
-void check(const Status & s) {
+void check(const Status& s) {
     if (!s.ok()) die(s);
 }
 
 // Writes `layers` x 9 F16 tensors plus embeddings totalling about `total` bytes. With `random_data`
 // false the data is zeros (holes); otherwise a repeating random pattern.
-void write_model(const std::string & path, uint64_t total, int layers, bool random_data) {
+void write_model(const std::string& path, uint64_t total, int layers, bool random_data) {
     auto w = QntWriter::create(path);
     if (!w.ok()) die(w.status());
     check(w->add_string("general.architecture", "llama"));
@@ -83,8 +84,9 @@ void write_model(const std::string & path, uint64_t total, int layers, bool rand
     }
     const std::vector<int64_t> ne = {ne0, rows};
     for (int t = 0; t < n_tensors; ++t) {
-        const std::string name = t == 0 ? "token_embd.weight" : t == 1 ? "output.weight"
-                                       : "blk." + std::to_string((t - 2) / 9) + ".w" + std::to_string((t - 2) % 9);
+        const std::string name = t == 0   ? "token_embd.weight"
+                                 : t == 1 ? "output.weight"
+                                          : "blk." + std::to_string((t - 2) / 9) + ".w" + std::to_string((t - 2) % 9);
         check(w->begin_tensor(name, Type::F16, ne));
         for (uint64_t done = 0; done < tensor_bytes;) {
             const uint64_t n = std::min<uint64_t>(chunk.size(), tensor_bytes - done);
@@ -96,7 +98,7 @@ void write_model(const std::string & path, uint64_t total, int layers, bool rand
     check(w->finish());
 }
 
-std::vector<int> parse_list(const std::string & s) {
+std::vector<int> parse_list(const std::string& s) {
     std::vector<int> out;
     size_t pos = 0;
     while (pos < s.size()) {
@@ -110,26 +112,34 @@ std::vector<int> parse_list(const std::string & s) {
 
 }  // namespace
 
-int main(int argc, char ** argv) {
+int main(int argc, char** argv) {
     std::string dir = fs::temp_directory_path().string();
     std::vector<int> sizes_gib = {1, 4, 16};
     int verify_mib = 1024, layers = 32;
     std::string keep;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--dir") dir = argv[i + 1];
-        else if (a == "--sizes-gib") sizes_gib = parse_list(argv[i + 1]);
-        else if (a == "--verify-mib") verify_mib = std::stoi(argv[i + 1]);
-        else if (a == "--layers") layers = std::stoi(argv[i + 1]);
-        else if (a == "--keep") keep = argv[i + 1];
+        if (a == "--dir")
+            dir = argv[i + 1];
+        else if (a == "--sizes-gib")
+            sizes_gib = parse_list(argv[i + 1]);
+        else if (a == "--verify-mib")
+            verify_mib = std::stoi(argv[i + 1]);
+        else if (a == "--layers")
+            layers = std::stoi(argv[i + 1]);
+        else if (a == "--keep")
+            keep = argv[i + 1];
         else {
-            std::fprintf(stderr, "usage: %s [--dir DIR] [--sizes-gib 1,4,16] [--verify-mib 1024] [--layers 32] [--keep FILE]\n", argv[0]);
+            std::fprintf(stderr,
+                         "usage: %s [--dir DIR] [--sizes-gib 1,4,16] [--verify-mib 1024] [--layers 32] [--keep FILE]\n",
+                         argv[0]);
             return 2;
         }
     }
     const std::string path = dir + "/bench_formats_" + std::to_string(::getpid()) + ".qnt";
 
-    std::printf("qnt open time (%d layers, %d tensors, 128k-token tokenizer; median of 50 opens)\n", layers, layers * 9 + 2);
+    std::printf("qnt open time (%d layers, %d tensors, 128k-token tokenizer; median of 50 opens)\n", layers,
+                layers * 9 + 2);
     std::printf("%10s %10s %12s %14s %14s\n", "file GiB", "index KiB", "write s", "first open ms", "open ms");
     for (int gib : sizes_gib) {
         const double t0 = now_s();
@@ -151,18 +161,21 @@ int main(int argc, char ** argv) {
         std::sort(ms.begin(), ms.end());
         std::printf("%10.2f %10.0f %12.2f %14.3f %14.3f\n", double(file_size) / double(1ull << 30),
                     double(index_bytes) / 1024.0, write_s, first_ms, ms[ms.size() / 2]);
-        if (!keep.empty() && gib == sizes_gib.back()) fs::rename(path, keep);
-        else fs::remove(path);
+        if (!keep.empty() && gib == sizes_gib.back())
+            fs::rename(path, keep);
+        else
+            fs::remove(path);
     }
 
     write_model(path, uint64_t(verify_mib) << 20, layers, true);
     auto r = QntReader::open(path);
     if (!r.ok()) die(r.status());
     uint64_t bytes = 0;
-    for (const auto & t : r->tensors()) bytes += t.size;
+    for (const auto& t : r->tensors()) bytes += t.size;
     (void)r->verify();  // warm the page cache
     const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-    std::printf("\nverify() of %.0f MiB of random tensor data, page cache warm (median of 5)\n", double(bytes) / double(1 << 20));
+    std::printf("\nverify() of %.0f MiB of random tensor data, page cache warm (median of 5)\n",
+                double(bytes) / double(1 << 20));
     for (int threads : {1, cores}) {
         std::vector<double> s;
         for (int k = 0; k < 5; ++k) {

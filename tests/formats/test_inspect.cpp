@@ -1,12 +1,12 @@
 // tests/formats/test_inspect.cpp — `quanta inspect` end to end: a .qnt with a flipped byte fails
 // --verify naming that tensor; --json parses; GGUF and sharded safetensors inputs work.
 // Needs the `quanta` binary of the same build tree (skipped aloud when it is not built).
-#include <catch2/catch.hpp>
+#include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "formats/qnt.h"
 #include "tests/formats/format_test_util.h"
@@ -22,10 +22,10 @@ struct Run {
     std::string out;
 };
 
-Run run(const std::string & args, bool with_stderr = true) {
+Run run(const std::string& args, bool with_stderr = true) {
     Run r;
     const std::string cmd = binary_path("bin/quanta") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-    FILE * p = popen(cmd.c_str(), "r");
+    FILE* p = popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     char buf[4096];
     size_t n;
@@ -35,7 +35,7 @@ Run run(const std::string & args, bool with_stderr = true) {
     return r;
 }
 
-void write_small_model(const std::string & path) {
+void write_small_model(const std::string& path) {
     auto w = QntWriter::create(path);
     REQUIRE(w.ok());
     REQUIRE(w->add_string("general.architecture", "llama").ok());
@@ -43,7 +43,7 @@ void write_small_model(const std::string & path) {
     std::vector<std::string> vocab(1000, "tok");
     REQUIRE(w->add_array("tokenizer.ggml.tokens", std::span<const std::string>(vocab)).ok());
     REQUIRE(w->add_string("tokenizer.chat_template", "{{ messages }}").ok());
-    for (const char * name : {"tok_embd.weight", "blk.0.attn_q.weight", "blk.1.attn_q.weight"}) {
+    for (const char* name : {"tok_embd.weight", "blk.0.attn_q.weight", "blk.1.attn_q.weight"}) {
         const std::vector<int64_t> ne = {64, 4};
         const auto bytes = quanta::test::random_bytes(2 * 34 * 4, uint32_t(std::strlen(name)));
         REQUIRE(w->add_tensor(name, Type::Q8_0, ne, bytes.data(), bytes.size()).ok());
@@ -54,7 +54,8 @@ void write_small_model(const std::string & path) {
 }  // namespace
 
 TEST_CASE("inspect: --verify catches a flipped byte and names the tensor", "[inspect]") {
-    if (!std::filesystem::exists(binary_path("bin/quanta"))) QUANTA_SKIP("bin/quanta is not built in " + binary_path(""));
+    if (!std::filesystem::exists(binary_path("bin/quanta")))
+        QUANTA_SKIP("bin/quanta is not built in " + binary_path(""));
     quanta::test::TempDir dir;
     const std::string path = dir.file("m.qnt");
     write_small_model(path);
@@ -90,7 +91,8 @@ TEST_CASE("inspect: --verify catches a flipped byte and names the tensor", "[ins
 }
 
 TEST_CASE("inspect: GGUF, sharded safetensors and bad input", "[inspect]") {
-    if (!std::filesystem::exists(binary_path("bin/quanta"))) QUANTA_SKIP("bin/quanta is not built in " + binary_path(""));
+    if (!std::filesystem::exists(binary_path("bin/quanta")))
+        QUANTA_SKIP("bin/quanta is not built in " + binary_path(""));
     Run g = run("inspect --json " + source_path("tests/fixtures/formats/tiny.gguf"));
     INFO(g.out);
     REQUIRE(g.rc == 0);

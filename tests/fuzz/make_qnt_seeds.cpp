@@ -9,18 +9,18 @@
 using namespace quanta;
 using namespace quanta::formats;
 
-static int fail(const Status & s) {
+static int fail(const Status& s) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
 }
 
-int main(int argc, char ** argv) {
+int main(int argc, char** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
         return 2;
     }
     const std::string dir = argv[1];
-    {   // Metadata of every type, no tensors.
+    {  // Metadata of every type, no tensors.
         auto w = QntWriter::create(dir + "/metadata_only.qnt", {64});
         if (!w.ok()) return fail(w.status());
         Status s = w->add_u8("u8", 1);
@@ -41,7 +41,7 @@ int main(int argc, char ** argv) {
         s = s.ok() ? w->finish() : s;
         if (!s.ok()) return fail(s);
     }
-    {   // A few small tensors of different types.
+    {  // A few small tensors of different types.
         auto w = QntWriter::create(dir + "/tensors.qnt", {64});
         if (!w.ok()) return fail(w.status());
         Status s = w->add_string("general.architecture", "llama");
