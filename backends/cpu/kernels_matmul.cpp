@@ -7,13 +7,14 @@
 // A thread takes a contiguous run of tiles ordered batch, activation block, weight block, so the
 // activation tile (64 rows: ~140 KB in Q8_0 for k = 2048) stays in L2 while weight rows stream
 // past it, and each weight row is read from memory once per activation block and then reused
-// from L1 for 64 dot products. Mat-vec (M = 1) degenerates to weight rows split across threads.
+// from L1 for 64 dot products (4 tokens per call where quant has a multi-row dot). Mat-vec (M = 1) degenerates to weight rows split across threads.
 // GQA: activation batch i2 uses weight batch i2 / (B2 / b2).
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/row_codec.h"
 #include "backends/cpu/vec.h"
+#include "quant/dispatch.h"
 
 namespace quanta::backends::cpu {
 
@@ -95,7 +96,21 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
         for (int64_t in = tn * kTileN; in < n_end; ++in) {
             const char * wrow = wbase + in * w.nb[1];
             if (widen) vo.f16_to_f32(reinterpret_cast<const uint16_t *>(wrow), wide, K);
-            for (int64_t im = tm * kTileM; im < m_end; ++im) {
+            int64_t im = tm * kTileM;
+            if (convert && c.dot_rows) {
+                // Quantized activations of one batch are consecutive rows of arb bytes: one call
+                // decodes the weight row once for up to kMaxDotRows tokens (same floats as dot).
+                float res[quant::kMaxDotRows];
+                for (; im < m_end; im += quant::kMaxDotRows) {
+                    const int cnt = int(std::min<int64_t>(quant::kMaxDotRows, m_end - im));
+                    c.dot_rows(wrow, act + size_t(((i3 * B2 + i2) * M + im)) * arb, arb, cnt, res, K);
+                    for (int r = 0; r < cnt; ++r) {
+                        *reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + (im + r) * d.nb[1] + i2 * d.nb[2] +
+                                                   i3 * d.nb[3]) = res[r];
+                    }
+                }
+            }
+            for (; im < m_end; ++im) {
                 const char * arow = convert ? act + size_t(((i3 * B2 + i2) * M + im)) * arb : row_ptr(x, im, i2, i3);
                 float * out = reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + im * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]);
                 *out = widen ? vo.dot_f32(wide, reinterpret_cast<const float *>(arow), K) : c.dot(wrow, arow, K);

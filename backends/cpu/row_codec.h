@@ -11,6 +11,8 @@ struct RowCodec {
     Type type;
     Type dot_with;                          // activation type of dot
     quant::DotRowFn dot;                    // (weight row of `type`, activation row of dot_with, n)
+    quant::DotRowsFn dot_rows;              // one weight row x up to quant::kMaxDotRows activation rows,
+                                            // same floats as dot; null where quant has no such kernel
     quant::QuantizeRowFn quantize_dot_with; // f32 -> a dot_with row (null when dot_with is F32)
     quant::DequantizeRowFn to_f32;          // a `type` row -> f32
     quant::QuantizeRowFn from_f32;          // f32 -> a `type` row
