@@ -16,6 +16,26 @@
 
 namespace quanta::text {
 
+void PieceIndex::build(const std::vector<std::string> & pieces, const std::vector<uint8_t> * skip) {
+    pieces_ = &pieces;
+    size_t cap = 16;
+    while (cap < pieces.size() * 2 + 16) cap <<= 1;
+    slots_.assign(cap, -1);
+    tags_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (size_t id = 0; id < pieces.size(); ++id) {
+        if (skip && (*skip)[id]) continue;
+        const uint64_t h = hash(pieces[id]);
+        for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+            if (slots_[i] < 0 || (tags_[i] == static_cast<uint32_t>(h >> 32) && pieces[static_cast<size_t>(slots_[i])] == pieces[id])) {
+                slots_[i] = static_cast<int32_t>(id);
+                tags_[i] = static_cast<uint32_t>(h >> 32);
+                break;
+            }
+        }
+    }
+}
+
 void MergeTable::build(const std::vector<std::pair<int32_t, int32_t>> & merges, const std::vector<int32_t> & merged_ids) {
     size_t cap = 16;
     while (cap < merges.size() * 2 + 16) cap <<= 1;
@@ -79,8 +99,7 @@ void init_chars(const TokenizerImpl & t, std::string_view piece, std::vector<Sym
         if (c < 0x80) {
             id = t.ascii_ids[c];
         } else {
-            auto it = t.vocab.find(piece.substr(i, len));
-            if (it != t.vocab.end()) id = it->second;
+            id = t.vocab.find(piece.substr(i, len));
         }
         if (id >= 0) {
             if (pending_unk >= 0) { push_symbol(syms, pending_unk); pending_unk = -1; }
@@ -177,9 +196,9 @@ bool whole_word(const TokenizerImpl & t, std::string_view piece, std::vector<int
         for (char ch : piece) utf8_append(sp, byte_to_unicode(static_cast<uint8_t>(ch)));
         key = sp;
     }
-    auto it = t.vocab.find(key);
-    if (it == t.vocab.end()) return false;
-    out.push_back(it->second);
+    const int32_t id = t.vocab.find(key);
+    if (id < 0) return false;
+    out.push_back(id);
     return true;
 }
 
@@ -227,7 +246,7 @@ void bpe_encode_piece(const TokenizerImpl & t, std::string_view piece, std::vect
         if (len == 0) len = 1;
         if (i > 0 && len == 3 && piece.compare(i, 3, "\xE2\x96\x81") == 0 && piece.compare(prev, prev_len, "\xE2\x96\x81") != 0) {
             const uint32_t cp = utf8_decode(piece, prev, prev_len);
-            const bool in_vocab = cp < 0x80 ? t.ascii_ids[cp] >= 0 : t.vocab.find(piece.substr(prev, prev_len)) != t.vocab.end();
+            const bool in_vocab = cp < 0x80 ? t.ascii_ids[cp] >= 0 : t.vocab.find(piece.substr(prev, prev_len)) >= 0;
             if (in_vocab && !joins(t, cp)) {
                 word_cached(t, piece.substr(word_start, i - word_start), false, out);
                 word_start = i;

@@ -59,13 +59,10 @@ Result<Tokenizer> Tokenizer::create(TokenizerData data) {
     const TokenizerData & d = t->data;
     const size_t n = d.pieces.size();
 
-    std::vector<uint8_t> added_only(n, 0);
-    for (const auto & a : d.added) if (!a.model_piece) added_only[a.id] = 1;
-    t->vocab.reserve(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-        if (added_only[i] || d.token_types[i] == TokenType::kUndefined) continue;
-        t->vocab[d.pieces[i]] = static_cast<int32_t>(i);  // a later id wins, as in a dict built in id order
-    }
+    std::vector<uint8_t> skip(n, 0);  // ids the BPE vocabulary does not have
+    for (const auto & a : d.added) if (!a.model_piece) skip[a.id] = 1;
+    for (size_t i = 0; i < n; ++i) if (d.token_types[i] == TokenType::kUndefined) skip[i] = 1;
+    t->vocab.build(d.pieces, &skip);
     t->id_to_token = d.pieces;
     t->special.assign(n, 0);
     for (const auto & a : d.added) {
@@ -75,12 +72,14 @@ Result<Tokenizer> Tokenizer::create(TokenizerData data) {
 
     // Merge table: merged id = vocab[left + right].
     std::vector<int32_t> merged(d.merges.size(), -1);
+    std::string joined;
     for (size_t r = 0; r < d.merges.size(); ++r) {
-        auto it = t->vocab.find(d.pieces[d.merges[r].first] + d.pieces[d.merges[r].second]);
-        if (it == t->vocab.end())
+        joined.assign(d.pieces[d.merges[r].first]);
+        joined += d.pieces[d.merges[r].second];
+        merged[r] = t->vocab.find(joined);
+        if (merged[r] < 0)
             return Status::error("tokenizer: merge " + std::to_string(r) + " ('" + d.pieces[d.merges[r].first] + "', '" +
                                  d.pieces[d.merges[r].second] + "') makes a piece not in the vocabulary");
-        merged[r] = it->second;
     }
     t->merges.build(d.merges, merged);
 
@@ -96,12 +95,10 @@ Result<Tokenizer> Tokenizer::create(TokenizerData data) {
             key.push_back(kHex[b & 15]);
             key.push_back('>');
         }
-        auto it = t->vocab.find(key);
-        t->byte_ids[b] = it == t->vocab.end() ? -1 : it->second;
+        t->byte_ids[b] = t->vocab.find(key);
     }
     for (int c = 0; c < 128; ++c) {
-        auto it = t->vocab.find(std::string(1, static_cast<char>(c)));
-        t->ascii_ids[c] = it == t->vocab.end() ? -1 : it->second;
+        t->ascii_ids[c] = t->vocab.find(std::string(1, static_cast<char>(c)));
     }
     if (!t->byte_level) {
         for (const auto & p : d.pieces) {
@@ -291,8 +288,7 @@ const std::string & Tokenizer::piece(int32_t id) const {
 
 int32_t Tokenizer::token_id(std::string_view p) const {
     for (const auto & a : impl_->data.added) if (a.content == p) return a.id;
-    auto it = impl_->vocab.find(p);
-    return it == impl_->vocab.end() ? -1 : it->second;
+    return impl_->vocab.find(p);
 }
 
 bool Tokenizer::is_special(int32_t id) const { return id >= 0 && id < n_vocab() && impl_->special[id]; }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "core/text/tokenizer_data.h"
+#include "core/text/tokenizer_impl.h"
 #include "core/text/unicode.h"
 
 namespace quanta::text {
@@ -98,8 +99,7 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
     d.add_eos = get_i("tokenizer.ggml.add_eos_token", 0) != 0;
     if (const auto * ct = get_s("tokenizer.chat_template"); ct && ct->size() == 1) d.chat_template = (*ct)[0];
 
-    std::unordered_map<std::string, int32_t> vocab;
-    vocab.reserve(n * 2);
+    PieceIndex vocab;  // over d.pieces, built once they are final
     const bool gemma = kind == "llama" && (architecture == "gemma" || architecture == "gemma2" || architecture == "gemma3");
     if (gemma) {
         d.model = ModelKind::kSpmBpe;
@@ -122,22 +122,23 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
             } else {
                 d.pieces[i] = t;
             }
-            vocab[d.pieces[i]] = static_cast<int32_t>(i);  // later ids win, as in the Python dict
         }
+        vocab.build(d.pieces);  // later ids win, as in the Python dict
         // Merges: (position of merged piece, -len(left) in code points) ascending.
         struct M { int32_t merged, left_len, a, b; };
         std::vector<M> ms;
-        std::string left, right;
-        for (const auto & [piece, id] : vocab) {
+        for (size_t i = 0; i < n; ++i) {
+            const std::string & piece = d.pieces[i];
+            const auto id = static_cast<int32_t>(i);
+            if (vocab.find(piece) != id) continue;  // a repeated piece counts once, at its last id
             boundaries(piece, cut);
             for (size_t k = 1; k + 1 < cut.size(); ++k) {
-                left.assign(piece, 0, cut[k]);
-                right.assign(piece, cut[k], std::string::npos);
-                auto il = vocab.find(left);
-                if (il == vocab.end()) continue;
-                auto ir = vocab.find(right);
-                if (ir == vocab.end()) continue;
-                ms.push_back(M{id, static_cast<int32_t>(k), il->second, ir->second});
+                const std::string_view sv(piece);
+                const int32_t il = vocab.find(sv.substr(0, cut[k]));
+                if (il < 0) continue;
+                const int32_t ir = vocab.find(sv.substr(cut[k]));
+                if (ir < 0) continue;
+                ms.push_back(M{id, static_cast<int32_t>(k), il, ir});
             }
         }
         std::sort(ms.begin(), ms.end(), [](const M & x, const M & y) { return x.merged != y.merged ? x.merged < y.merged : x.left_len > y.left_len; });
@@ -162,17 +163,18 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
             } else {
                 for (char ch : t) utf8_append(d.pieces[i], byte_to_unicode(static_cast<uint8_t>(ch)));
             }
-            vocab[d.pieces[i]] = static_cast<int32_t>(i);
         }
+        vocab.build(d.pieces);
         const auto * merges = get_s("tokenizer.ggml.merges");
         if (!merges) return fail("byte-level vocabulary without tokenizer.ggml.merges");
         for (size_t r = 0; r < merges->size(); ++r) {
             const std::string & s = (*merges)[r];
             const size_t sp = s.find(' ');
             if (sp == std::string::npos) return fail("merge " + std::to_string(r) + " '" + s + "' has no space");
-            auto a = vocab.find(s.substr(0, sp)), b = vocab.find(s.substr(sp + 1));
-            if (a == vocab.end() || b == vocab.end()) return fail("merge " + std::to_string(r) + " '" + s + "' uses an unknown piece");
-            d.merges.emplace_back(a->second, b->second);
+            const std::string_view sv(s);
+            const int32_t a = vocab.find(sv.substr(0, sp)), b = vocab.find(sv.substr(sp + 1));
+            if (a < 0 || b < 0) return fail("merge " + std::to_string(r) + " '" + s + "' uses an unknown piece");
+            d.merges.emplace_back(a, b);
         }
         const auto * pre = get_s("tokenizer.ggml.pre");
         const std::string p = (pre && pre->size() == 1) ? (*pre)[0] : std::string();
@@ -206,17 +208,18 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
         if (d.model == ModelKind::kByteLevelBpe && d.pieces[i] != t) continue;  // mislabelled, as transformers skips
         AddedToken a;
         a.content = t;
-        a.id = vocab.count(t) ? vocab[t] : static_cast<int32_t>(i);
+        const int32_t at = vocab.find(t);
+        a.id = at >= 0 ? at : static_cast<int32_t>(i);
         a.special = true;
         d.added.push_back(std::move(a));
     }
     for (size_t i = 0; i < n; ++i) {
         if (d.token_types[i] != TokenType::kUserDefined) continue;
-        auto it = vocab.find((*tokens)[i]);
-        if (it == vocab.end()) continue;
+        const int32_t at = vocab.find((*tokens)[i]);
+        if (at < 0) continue;
         AddedToken a;
         a.content = (*tokens)[i];
-        a.id = it->second;
+        a.id = at;
         a.special = false;
         d.added.push_back(std::move(a));
     }

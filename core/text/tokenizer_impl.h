@@ -20,6 +20,35 @@ struct StringHash {
 };
 using PieceMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
+// Piece -> id over a vocabulary it does not own (pieces must outlive it and stay unchanged):
+// open addressing over ids, compared against the pieces themselves, so building and looking up
+// allocate nothing per piece. A repeated piece maps to its last id (as a Python dict built in id
+// order does).
+class PieceIndex {
+public:
+    void build(const std::vector<std::string> & pieces, const std::vector<uint8_t> * skip = nullptr);
+    int32_t find(std::string_view s) const {
+        if (slots_.empty()) return -1;
+        const uint64_t h = hash(s);
+        for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+            const int32_t id = slots_[i];
+            if (id < 0) return -1;
+            if (tags_[i] == static_cast<uint32_t>(h >> 32) && (*pieces_)[static_cast<size_t>(id)] == s) return id;
+        }
+    }
+    static uint64_t hash(std::string_view s) {  // FNV-1a, then a final mix
+        uint64_t h = 1469598103934665603ULL;
+        for (char c : s) { h ^= static_cast<uint8_t>(c); h *= 1099511628211ULL; }
+        h ^= h >> 29; h *= 0xbf58476d1ce4e5b9ULL; h ^= h >> 32;
+        return h;
+    }
+private:
+    const std::vector<std::string> * pieces_ = nullptr;
+    std::vector<int32_t> slots_;   // id, or -1 for empty
+    std::vector<uint32_t> tags_;   // high hash bits of the slot's piece: most mismatches skip the compare
+    size_t mask_ = 0;
+};
+
 // Open-addressing map (left id, right id) -> (rank, merged id): the BPE hot loop's only lookup.
 class MergeTable {
 public:
@@ -62,7 +91,7 @@ struct CompiledRegex;  // PCRE2 code, JIT-compiled (pretokenize.cpp)
 
 struct TokenizerImpl {
     TokenizerData data;
-    PieceMap vocab;                 // piece -> id (later ids win, as a Python dict built in id order)
+    PieceIndex vocab;               // BPE vocabulary piece -> id (later ids win, as a Python dict built in id order)
     std::vector<std::string> id_to_token;  // HF id_to_token: added content or vocabulary piece
     std::vector<uint8_t> special;   // per id: special added token
     MergeTable merges;
