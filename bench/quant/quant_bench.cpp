@@ -1,6 +1,7 @@
 // bench/quant/quant_bench.cpp — how fast and how accurate quanta's weight formats are here.
 //
-//   quant_bench [--mib 512] [--threads 2] [--reps 7] [--weights FILE] [--types Q4_0,Q4_K,...]
+//   bench_quant [--mib 512] [--threads 2] [--reps 7] [--weights FILE] [--types Q4_0,Q4_K,...]
+//               [--accuracy-only]
 //
 // 1. Memory read bandwidth: n_threads threads each stream their half of a 1 GiB buffer
 //    (64-bit adds, 4 independent accumulators); best of reps.
@@ -9,12 +10,16 @@
 //    does not depend on the values), activations quantized once with the type's activation
 //    quantizer, rows split over n_threads; reported as GB/s of weight bytes read (best of reps),
 //    and as a fraction of the measured bandwidth.
+//    Also one thread's dot speed on 1 MiB of rows (L2 resident): the kernel's compute limit.
 // 3. Dequantize throughput per type and ISA on one thread (weight GB/s, output kept in L1).
+//    Single-thread columns use the thread's CPU time (robust on a shared machine); the 2-thread
+//    matvec and the bandwidth use wall time.
 // 4. With --weights (written by bench/quant/dump_weights.py): relative RMSE of each type's
 //    round trip on real weights, without an imatrix.
 // Prints markdown to stdout, for bench/RESULTS.md.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +41,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// CPU time of the calling thread: on a shared machine the single-thread columns count only the
+// time this thread actually ran, so they measure the kernel, not the neighbours.
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 template <typename Fn>
 void run_threads(int n_threads, Fn fn) {
@@ -115,8 +128,8 @@ void bench_speed(const Options & o, double bw) {
     const int64_t ncols = 4096;
     std::printf("\n### matrix-vector, %d threads, %d MiB of weights per matrix, [%lld, rows]\n\n", o.threads, o.mib,
                 (long long)ncols);
-    std::printf("| type | bpw | isa | matvec GB/s | %% of read bandwidth | in-cache dot GB/s (1 thread) | dequantize GB/s (1 thread) |\n");
-    std::printf("|---|---|---|---|---|---|---|\n");
+    std::printf("| type | bpw | isa | matvec GB/s | read bandwidth just before, GB/s | matvec / bandwidth | in-cache dot GB/s (1 thread) | dequantize GB/s (1 thread) |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
     std::mt19937_64 rng(42);
     std::vector<float> act(static_cast<size_t>(ncols));
     std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -133,6 +146,9 @@ void bench_speed(const Options & o, double bw) {
             if (k.isa != isa) continue;  // this ISA has no kernel of its own for the type
             std::vector<uint8_t> qa(row_bytes(t.dot_with, ncols));
             k.quantize_activations(act.data(), qa.data(), ncols, nullptr);
+            // On a shared machine the bandwidth drifts: measure it right before each matvec so
+            // the ratio compares like with like.
+            const double bw_now = isa == Isa::Scalar ? bw : measure_bandwidth(o.threads, 3);
             double best = 1e30;
             // The scalar references are the oracle, not a speed path: no full-size pass for them.
             const int reps = isa == Isa::Scalar ? 0 : o.reps;
@@ -151,9 +167,9 @@ void bench_speed(const Options & o, double bw) {
             const Kernels & kd = kernels(t.type, isa);
             double dbest = 1e30;
             for (int r = 0; r < 3; ++r) {
-                const auto t0 = Clock::now();
+                const double t0 = thread_cpu_seconds();
                 for (int64_t rr = 0; rr < drows; ++rr) kd.dequantize_row(w.data() + size_t(rr) * rb, row.data(), ncols);
-                dbest = std::min(dbest, seconds_since(t0));
+                dbest = std::min(dbest, thread_cpu_seconds() - t0);
             }
             const double dgbs = double(drows) * double(rb) / dbest / 1e9;
             // Compute speed without the memory wall: one thread, the first 1 MiB of rows (L2
@@ -161,20 +177,62 @@ void bench_speed(const Options & o, double bw) {
             const int64_t crows = std::min<int64_t>(nrows, std::max<int64_t>(1, int64_t((size_t(1) << 20) / rb)));
             double cbest = 1e30;
             for (int r = 0; r < (isa == Isa::Scalar ? 5 : 200); ++r) {
-                const auto t0 = Clock::now();
+                const double t0 = thread_cpu_seconds();
                 for (int64_t row = 0; row < crows; ++row) out[size_t(row)] = k.vec_dot(w.data() + size_t(row) * rb, qa.data(), ncols);
-                cbest = std::min(cbest, seconds_since(t0));
+                cbest = std::min(cbest, thread_cpu_seconds() - t0);
             }
             const double cgbs = double(crows) * double(rb) / cbest / 1e9;
             if (reps > 0) {
-                std::printf("| %s | %.3g | %s | %.1f | %.0f%% | %.1f | %.1f |\n", t.name, t.bits_per_weight(),
-                            std::string(isa_name(isa)).c_str(), gbs, 100.0 * gbs / bw, cgbs, dgbs);
+                std::printf("| %s | %.3g | %s | %.1f | %.1f | %.0f%% | %.1f | %.1f |\n", t.name, t.bits_per_weight(),
+                            std::string(isa_name(isa)).c_str(), gbs, bw_now, 100.0 * gbs / bw_now, cgbs, dgbs);
             } else {
-                std::printf("| %s | %.3g | %s | - | - | %.1f | %.1f |\n", t.name, t.bits_per_weight(),
+                std::printf("| %s | %.3g | %s | - | - | - | %.1f | %.1f |\n", t.name, t.bits_per_weight(),
                             std::string(isa_name(isa)).c_str(), cgbs, dgbs);
             }
             std::fflush(stdout);
         }
+    }
+}
+
+// Prompt-processing shape: one weight row against kMaxDotRows activation rows, through the
+// multi-row kernel vs kMaxDotRows single-row calls; one thread, 1 MiB of rows, CPU time.
+void bench_multirow() {
+    const int64_t ncols = 4096;
+    std::printf("\n### multi-row dot (1 weight row x %d activation rows), 1 thread, 1 MiB of rows, CPU time\n\n", kMaxDotRows);
+    std::printf("| type | isa | %d x vec_dot ms | dot_rows ms | speed-up |\n|---|---|---|---|---|\n", kMaxDotRows);
+    std::mt19937_64 rng(7);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (const TypeTraits & t : all_types()) {
+        const Kernels & k = kernels(t.type);
+        if (!k.vec_dot_rows) continue;
+        const size_t rb = row_bytes(t.type, ncols);
+        const int64_t rows = std::max<int64_t>(1, int64_t((size_t(1) << 20) / rb));
+        std::vector<uint8_t> w(rb * size_t(rows));
+        for (int64_t r = 0; r < rows; ++r) fill_random_row(t, w.data() + size_t(r) * rb, rb, rng);
+        const size_t ab = row_bytes(t.dot_with, ncols);
+        std::vector<uint8_t> qa(ab * kMaxDotRows);
+        std::vector<float> act(static_cast<size_t>(ncols));
+        for (int r = 0; r < kMaxDotRows; ++r) {
+            for (float & v : act) v = nd(rng);
+            k.quantize_activations(act.data(), qa.data() + size_t(r) * ab, ncols, nullptr);
+        }
+        float out[kMaxDotRows];
+        double single = 1e30, multi = 1e30, sink = 0.0;
+        for (int rep = 0; rep < 50; ++rep) {
+            double t0 = thread_cpu_seconds();
+            for (int64_t i = 0; i < rows; ++i) {
+                for (int r = 0; r < kMaxDotRows; ++r) sink += k.vec_dot(w.data() + size_t(i) * rb, qa.data() + size_t(r) * ab, ncols);
+            }
+            single = std::min(single, thread_cpu_seconds() - t0);
+            t0 = thread_cpu_seconds();
+            for (int64_t i = 0; i < rows; ++i) {
+                k.vec_dot_rows(w.data() + size_t(i) * rb, qa.data(), ab, kMaxDotRows, out, ncols);
+                sink += out[0];
+            }
+            multi = std::min(multi, thread_cpu_seconds() - t0);
+        }
+        std::printf("| %s | %s | %.3f | %.3f | %.2fx |%s\n", t.name, std::string(isa_name(k.isa)).c_str(), single * 1e3,
+                    multi * 1e3, single / multi, sink == 12345.678 ? " " : "");
     }
 }
 
@@ -287,11 +345,12 @@ int main(int argc, char ** argv) {
         }
     }
     std::printf("cpu isa: %s, threads: %d\n", std::string(cpu_isa()).c_str(), o.threads);
-    if (o.weights.empty() || !o.speed_off) {
+    if (!o.speed_off) {
         const double bw = measure_bandwidth(o.threads, o.reps);
         std::printf("\nmemory read bandwidth (%d threads, 1 GiB, best of %d): %.1f GB/s\n", o.threads, o.reps, bw);
         bench_speed(o, bw);
     }
+    bench_multirow();
     if (!o.weights.empty()) bench_accuracy(o);
     return 0;
 }
