@@ -16,6 +16,7 @@
 #include "quant/legacy.h"
 #include "quant/qt4.h"
 #include "quant/simd/simd.h"
+#include "quant/simd/avx2_blocks.h"
 #include "quant/simd/x86_common.h"
 
 namespace quanta::quant {
@@ -77,33 +78,6 @@ void quantize_q8_k(const float * src, void * dst, int64_t n, const float *) {
 }
 
 // ---- 32-element block dots -----------------------------------------------------------------
-
-inline __m256 q8_0_block(const BlockQ8_0 & x, const BlockQ8_0 & y) {
-    return _mm256_cvtepi32_ps(dot_i8(load256(x.qs), load256(y.qs)));
-}
-
-// Scale products d_x * d_y of 8 consecutive blocks at once: 16 scalar half loads, but one
-// vcvtph2ps per side instead of two scalar conversions, a multiply and a broadcast per block.
-template <typename BX, typename BY>
-inline __m256 scales8(const BX * x, const BY * y) {
-    alignas(16) uint16_t hx[8], hy[8];
-    for (int k = 0; k < 8; ++k) {
-        hx[k] = x[k].d;
-        hy[k] = y[k].d;
-    }
-    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hx))),
-                         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hy))));
-}
-
-inline __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
-
-// sum_j (q_j - 8) * y_j with q unsigned: maddubs(q, y) - maddubs(8, y) (no sign fix-ups needed).
-inline __m256 q4_0_block(const BlockQ4_0 & x, const BlockQ8_0 & y) {
-    const __m256i qy = load256(y.qs);
-    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles_128(x.qs), qy),
-                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), qy));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
 
 float dot_q4_0(const void * w, const void * a, int64_t n) {
     const BlockQ4_0 * x = static_cast<const BlockQ4_0 *>(w);
@@ -212,28 +186,6 @@ float dot_iq4_nl(const void * w, const void * a, int64_t n) {
 
 // ---- K-quant dots: exact int32 per super-block, then the reference's float expression --------
 
-// Byte-shuffle controls that broadcast int16 lane j of a register (in both 128-bit halves).
-// constexpr: a table built by a static constructor in this AVX2-compiled file could execute
-// AVX2 instructions at program start on a CPU without them.
-struct LaneBroadcast {
-    uint8_t ctl[8][32];
-};
-constexpr LaneBroadcast make_lane_broadcast() {
-    LaneBroadcast t{};
-    for (int j = 0; j < 8; ++j) {
-        for (int b = 0; b < 32; b += 2) {
-            t.ctl[j][b] = uint8_t(2 * j);
-            t.ctl[j][b + 1] = uint8_t(2 * j + 1);
-        }
-    }
-    return t;
-}
-alignas(32) constexpr LaneBroadcast kLaneBroadcast = make_lane_broadcast();
-
-inline __m256i broadcast_lane16(__m256i v, int j) {
-    return _mm256_shuffle_epi8(v, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kLaneBroadcast.ctl[j])));
-}
-
 float dot_q4_k(const void * w, const void * a, int64_t n) {
     const BlockQ4_K * x = static_cast<const BlockQ4_K *>(w);
     const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
@@ -290,26 +242,6 @@ float dot_q5_k(const void * w, const void * a, int64_t n) {
         sum += y[i].d * (fp16(x[i].d) * float(sumi) - fp16(x[i].dmin) * float(summ));
     }
     return sum;
-}
-
-// 16 int8 sub-block scales, broadcast to both halves of a register, -> int16 vector holding
-// scale 2k in the low half and 2k+1 in the high half (one 32-element chunk = two 16-element
-// sub-blocks). The shuffle puts each byte in the high byte of its int16 lane and the arithmetic
-// shift sign-extends it: 2 uops instead of two scalar broadcasts and an insert.
-struct PairCtl {
-    uint8_t ctl[8][32];
-};
-constexpr PairCtl make_pair_ctl() {
-    PairCtl t{};
-    for (int k = 0; k < 8; ++k) {
-        for (int b = 0; b < 32; ++b) t.ctl[k][b] = (b & 1) ? uint8_t(2 * k + (b >= 16 ? 1 : 0)) : uint8_t(0x80);
-    }
-    return t;
-}
-alignas(32) constexpr PairCtl kPairCtl = make_pair_ctl();
-
-inline __m256i pair_scales_i8(__m256i s8_both, int k) {
-    return _mm256_srai_epi16(_mm256_shuffle_epi8(s8_both, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kPairCtl.ctl[k]))), 8);
 }
 
 // Q3_K's 16 packed 6-bit scales -> 16 signed int8 (same values as q3k_scale()).
@@ -590,190 +522,6 @@ void dequantize_q8_0(const void * src, float * dst, int64_t n) {
     }
 }
 
-
-// ---- multi-row dots: one weight row against NR activation rows -------------------------------
-// Each weight block is loaded and unpacked once and used for every activation row; per row the
-// operations and their order are exactly those of the single-row kernel above, so out[r] equals
-// that kernel's result bit for bit (tests/quant/test_simd.cpp checks it).
-
-template <int NR, typename BY>
-inline void act_rows(const void * a, size_t stride, const BY * (&y)[NR]) {
-    for (int r = 0; r < NR; ++r) y[r] = reinterpret_cast<const BY *>(static_cast<const char *>(a) + size_t(r) * stride);
-}
-
-inline __m256 cvt_scales8_x(const BlockQ4_0 * x) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = x[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-inline __m256 cvt_scales8_x(const BlockQ8_0 * x) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = x[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-inline __m256 cvt_scales8_y(const BlockQ8_0 * y) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = y[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-
-template <int NR>
-void dot_rows_q8_0_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
-    const BlockQ8_0 * x = static_cast<const BlockQ8_0 *>(w);
-    const BlockQ8_0 * y[NR];
-    act_rows<NR>(a, stride, y);
-    const int64_t nb = n / kQK;
-    __m256 acc0[NR], acc1[NR];
-    for (int r = 0; r < NR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        const __m256 dx = cvt_scales8_x(x + i);
-        __m256 d[NR];
-        for (int r = 0; r < NR; ++r) d[r] = _mm256_mul_ps(dx, cvt_scales8_y(y[r] + i));
-        for (int k = 0; k < 8; ++k) {
-            const __m256i qx = load256(x[i + k].qs);
-            const __m256i ax = _mm256_sign_epi8(qx, qx);
-            for (int r = 0; r < NR; ++r) {
-                const __m256i sy = _mm256_sign_epi8(load256(y[r][i + k].qs), qx);
-                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
-                if (k & 1) acc1[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc1[r]);
-                else acc0[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc0[r]);
-            }
-        }
-    }
-    for (; i < nb; ++i) {
-        for (int r = 0; r < NR; ++r) {
-            acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[r][i].d)), q8_0_block(x[i], y[r][i]), acc0[r]);
-        }
-    }
-    for (int r = 0; r < NR; ++r) out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r]));
-}
-
-template <int NR>
-void dot_rows_q4_0_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
-    const BlockQ4_0 * x = static_cast<const BlockQ4_0 *>(w);
-    const BlockQ8_0 * y[NR];
-    act_rows<NR>(a, stride, y);
-    const int64_t nb = n / kQK;
-    __m256 acc0[NR], acc1[NR];
-    for (int r = 0; r < NR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        const __m256 dx = cvt_scales8_x(x + i);
-        __m256 d[NR];
-        for (int r = 0; r < NR; ++r) d[r] = _mm256_mul_ps(dx, cvt_scales8_y(y[r] + i));
-        for (int k = 0; k < 8; ++k) {
-            const __m256i q = unpack_nibbles_128(x[i + k].qs);
-            for (int r = 0; r < NR; ++r) {
-                const __m256i qy = load256(y[r][i + k].qs);
-                const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, qy), _mm256_maddubs_epi16(eight, qy));
-                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-                if (k & 1) acc1[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc1[r]);
-                else acc0[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc0[r]);
-            }
-        }
-    }
-    for (; i < nb; ++i) {
-        for (int r = 0; r < NR; ++r) {
-            acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[r][i].d)), q4_0_block(x[i], y[r][i]), acc0[r]);
-        }
-    }
-    for (int r = 0; r < NR; ++r) out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r]));
-}
-
-template <int NR>
-void dot_rows_q4_k_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
-    const BlockQ4_K * x = static_cast<const BlockQ4_K *>(w);
-    const BlockQ8_K * y[NR];
-    act_rows<NR>(a, stride, y);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    float sum[NR] = {};
-    for (int64_t i = 0; i < n / kQK_K; ++i) {
-        alignas(16) uint8_t sc[8], mn[8];
-        k4_unpack_scales(x[i].scales, sc, mn);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
-        __m256i acc[NR];
-        for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_si256();
-        for (int c = 0; c < 4; ++c) {
-            const __m256i q = load256(x[i].qs + 32 * c);
-            const __m256i lo = _mm256_and_si256(q, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i slo = broadcast_lane16(sc16, 2 * c), shi = broadcast_lane16(sc16, 2 * c + 1);
-            for (int r = 0; r < NR; ++r) {
-                const __m256i plo = _mm256_maddubs_epi16(lo, load256(y[r][i].qs + 64 * c));
-                const __m256i phi = _mm256_maddubs_epi16(hi, load256(y[r][i].qs + 64 * c + 32));
-                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(plo, slo));
-                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(phi, shi));
-            }
-        }
-        const float d = fp16(x[i].d), dmin = fp16(x[i].dmin);
-        for (int r = 0; r < NR; ++r) {
-            const int summ = k4_min_dot_bsums(mn, y[r][i].bsums);
-            sum[r] += y[r][i].d * (d * float(hsum(acc[r])) - dmin * float(summ));
-        }
-    }
-    for (int r = 0; r < NR; ++r) out[r] = sum[r];
-}
-
-template <int NR>
-void dot_rows_q6_k_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
-    const BlockQ6_K * x = static_cast<const BlockQ6_K *>(w);
-    const BlockQ8_K * y[NR];
-    act_rows<NR>(a, stride, y);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i m2 = _mm256_set1_epi8(0x03);
-    float sum[NR] = {};
-    for (int64_t i = 0; i < n / kQK_K; ++i) {
-        const __m128i s8 = load128(x[i].scales);
-        const __m256i s8_both = _mm256_broadcastsi128_si256(s8);
-        const __m256i s16 = _mm256_cvtepi8_epi16(s8);
-        __m256i acc[NR];
-        for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_si256();
-        for (int h = 0; h < 2; ++h) {
-            const __m256i la = load256(x[i].ql + 64 * h), lb = load256(x[i].ql + 64 * h + 32);
-            const __m256i qh = load256(x[i].qh + 32 * h);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
-            for (int k = 0; k < 4; ++k) {
-                const int e0 = 128 * h + 32 * k;
-                const __m256i s = pair_scales_i8(s8_both, e0 / 32);
-                for (int r = 0; r < NR; ++r) {
-                    const __m256i p = _mm256_maddubs_epi16(q[k], load256(y[r][i].qs + e0));
-                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p, s));
-                }
-            }
-        }
-        const float d = fp16(x[i].d);
-        for (int r = 0; r < NR; ++r) {
-            const int bias = hsum(_mm256_madd_epi16(s16, load256(y[r][i].bsums)));
-            sum[r] += d * y[r][i].d * float(hsum(acc[r]) - 32 * bias);
-        }
-    }
-    for (int r = 0; r < NR; ++r) out[r] = sum[r];
-}
-
-template <template <int> class K>
-void dot_rows_dispatch(const void * w, const void * a, size_t stride, int n_act, float * out, int64_t n) {
-    switch (n_act) {
-        case 1: K<1>::run(w, a, stride, out, n); return;
-        case 2: K<2>::run(w, a, stride, out, n); return;
-        case 3: K<3>::run(w, a, stride, out, n); return;
-        default: K<4>::run(w, a, stride, out, n); return;
-    }
-}
-template <int NR> struct RowsQ8_0 { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q8_0_t<NR>(w, a, s, o, n); } };
-template <int NR> struct RowsQ4_0 { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q4_0_t<NR>(w, a, s, o, n); } };
-template <int NR> struct RowsQ4_K { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q4_k_t<NR>(w, a, s, o, n); } };
-template <int NR> struct RowsQ6_K { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q6_k_t<NR>(w, a, s, o, n); } };
-
 }  // namespace
 
 void fill_kernels_avx2(IsaKernels & k) {
@@ -800,10 +548,7 @@ void fill_kernels_avx2(IsaKernels & k) {
     k.dot[id(Type::Q6_K)] = dot_q6_k;
     k.dot[id(Type::Q8_K)] = dot_q8_k;
     k.dot[id(Type::IQ4_XS)] = dot_iq4_xs;
-    k.dot_rows[id(Type::Q8_0)] = dot_rows_dispatch<RowsQ8_0>;
-    k.dot_rows[id(Type::Q4_0)] = dot_rows_dispatch<RowsQ4_0>;
-    k.dot_rows[id(Type::Q4_K)] = dot_rows_dispatch<RowsQ4_K>;
-    k.dot_rows[id(Type::Q6_K)] = dot_rows_dispatch<RowsQ6_K>;
+    fill_rows_avx2(k);  // multi-row dots, quant/simd/avx2_rows.cpp
     k.dequantize[id(Type::Q4_0)] = dequantize_q4_0;
     k.dequantize[id(Type::Q8_0)] = dequantize_q8_0;
 }

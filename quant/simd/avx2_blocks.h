@@ -1,0 +1,81 @@
+// quant/simd/avx2_blocks.h — AVX2 pieces shared by the single-row kernels (avx2.cpp) and the
+// multi-row kernels (avx2_rows.cpp), which must perform the very same operations to give the same
+// floats. Include only from translation units compiled with -mavx2 -mfma -mf16c.
+#pragma once
+
+#include "quant/kquants.h"
+#include "quant/legacy.h"
+#include "quant/simd/x86_common.h"
+
+namespace quanta::quant::x86 {
+
+inline __m256 q8_0_block(const BlockQ8_0 & x, const BlockQ8_0 & y) {
+    return _mm256_cvtepi32_ps(dot_i8(load256(x.qs), load256(y.qs)));
+}
+
+// Scale products d_x * d_y of 8 consecutive blocks at once: 16 scalar half loads, but one
+// vcvtph2ps per side instead of two scalar conversions, a multiply and a broadcast per block.
+template <typename BX, typename BY>
+inline __m256 scales8(const BX * x, const BY * y) {
+    alignas(16) uint16_t hx[8], hy[8];
+    for (int k = 0; k < 8; ++k) {
+        hx[k] = x[k].d;
+        hy[k] = y[k].d;
+    }
+    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hx))),
+                         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hy))));
+}
+
+inline __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
+
+// sum_j (q_j - 8) * y_j with q unsigned: maddubs(q, y) - maddubs(8, y) (no sign fix-ups needed).
+inline __m256 q4_0_block(const BlockQ4_0 & x, const BlockQ8_0 & y) {
+    const __m256i qy = load256(y.qs);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles_128(x.qs), qy),
+                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), qy));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+// Byte-shuffle controls that broadcast int16 lane j of a register (in both 128-bit halves).
+// constexpr: a table built by a static constructor in this AVX2-compiled file could execute
+// AVX2 instructions at program start on a CPU without them.
+struct LaneBroadcast {
+    uint8_t ctl[8][32];
+};
+constexpr LaneBroadcast make_lane_broadcast() {
+    LaneBroadcast t{};
+    for (int j = 0; j < 8; ++j) {
+        for (int b = 0; b < 32; b += 2) {
+            t.ctl[j][b] = uint8_t(2 * j);
+            t.ctl[j][b + 1] = uint8_t(2 * j + 1);
+        }
+    }
+    return t;
+}
+alignas(32) inline constexpr LaneBroadcast kLaneBroadcast = make_lane_broadcast();
+
+inline __m256i broadcast_lane16(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kLaneBroadcast.ctl[j])));
+}
+
+// 16 int8 sub-block scales, broadcast to both halves of a register, -> int16 vector holding
+// scale 2k in the low half and 2k+1 in the high half (one 32-element chunk = two 16-element
+// sub-blocks). The shuffle puts each byte in the high byte of its int16 lane and the arithmetic
+// shift sign-extends it: 2 uops instead of two scalar broadcasts and an insert.
+struct PairCtl {
+    uint8_t ctl[8][32];
+};
+constexpr PairCtl make_pair_ctl() {
+    PairCtl t{};
+    for (int k = 0; k < 8; ++k) {
+        for (int b = 0; b < 32; ++b) t.ctl[k][b] = (b & 1) ? uint8_t(2 * k + (b >= 16 ? 1 : 0)) : uint8_t(0x80);
+    }
+    return t;
+}
+alignas(32) inline constexpr PairCtl kPairCtl = make_pair_ctl();
+
+inline __m256i pair_scales_i8(__m256i s8_both, int k) {
+    return _mm256_srai_epi16(_mm256_shuffle_epi8(s8_both, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kPairCtl.ctl[k]))), 8);
+}
+
+}  // namespace quanta::quant::x86
