@@ -39,9 +39,9 @@ struct TypeTraits {
     uint32_t id;              // stable on-disk id
     int64_t block_size;       // elements per block
     size_t block_bytes;       // bytes per block
-    Type dot_with;            // activation type of dot_row
+    Type dot_with;            // activation type of dot_row; its block size divides ours (QT4 512 / Q8_KH 256)
     float max_rel_rmse;       // round-trip tolerance on unit Gaussian data
-    bool activation_only;     // Q8_1, Q8_K: produced from activations, never stored as weights
+    bool activation_only;     // Q8_1, Q8_K, Q8_KH: produced from activations, never stored as weights
     QuantizeRowFn quantize_row;
     DequantizeRowFn dequantize_row;
     DotRowFn dot_row;
