@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "convert/default_chat_templates.h"
 #include "convert/gguf_hparams.h"
 #include "convert/hf_config.h"
 #include "convert/type_policy.h"
@@ -145,7 +146,7 @@ Status check_output(const std::string & output, const ConvertOptions & o) {
 // Metadata + tensors into `output`, shared by every input kind.
 Status write_model(const std::string & output, const arch::HParams & hp, const text::TokenizerData & tok,
                    const std::vector<Planned> & plan, const TypePolicy & policy, const std::string & source,
-                   const ConvertOptions & o) {
+                   const ConvertOptions & o, const std::vector<std::pair<std::string, std::string>> & notes = {}) {
     auto w = formats::QntWriter::create(output);
     if (!w.ok()) return w.status();
     QUANTA_TRY(arch::write_hparams(*w, hp));
@@ -153,6 +154,7 @@ Status write_model(const std::string & output, const arch::HParams & hp, const t
     QUANTA_TRY(w->add_string("general.source", fs::path(source).filename().string()));
     QUANTA_TRY(w->add_string("general.converter", kConverter));
     QUANTA_TRY(w->add_string("general.quantization", policy.name));
+    for (const auto & [key, value] : notes) QUANTA_TRY(w->add_string(key, value));
 
     const int n_threads = o.n_threads > 0 ? o.n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     uint64_t read = 0;
@@ -201,10 +203,16 @@ Status convert_gguf(const std::string & path, const std::string & output, const 
     if (!hp.ok()) return hp.status();
     auto tok = text::tokenizer_from_metadata(g->metadata());
     if (!tok.ok()) return tok.status().with_context(path);
+    std::vector<std::pair<std::string, std::string>> notes;
+    if (tok->chat_template.empty() && !default_chat_template(hp->arch).empty()) {
+        tok->chat_template = std::string(default_chat_template(hp->arch));
+        notes.emplace_back("tokenizer.chat_template_source",
+                           "quanta's copy of the " + std::string(arch::arch_name(hp->arch)) + " template (the GGUF had none)");
+    }
     auto find = [&](const std::string & name) { return g->find(name); };
     auto plan = plan_tensors(*hp, path, find, g->tensors(), false, nothing_ignorable);
     if (!plan.ok()) return plan.status();
-    return write_model(output, *hp, *tok, *plan, *policy, path, o);
+    return write_model(output, *hp, *tok, *plan, *policy, path, o, notes);
 }
 
 bool ends_with(const std::string & s, std::string_view suffix) {

@@ -43,34 +43,34 @@ struct Opened {
     bool hf_chat_template = false;
 
     // Looked up on each call: the readers live inside this object, which moves.
-    const Metadata* metadata() const { return qnt ? &qnt->metadata() : gguf ? &gguf->metadata() : nullptr; }
-    const std::vector<TensorView>& tensors() const {
+    const Metadata * metadata() const { return qnt ? &qnt->metadata() : gguf ? &gguf->metadata() : nullptr; }
+    const std::vector<TensorView> & tensors() const {
         return qnt ? qnt->tensors() : gguf ? gguf->tensors() : st->tensors();
     }
 };
 
-std::string read_magic(const std::string& path) {
+std::string read_magic(const std::string & path) {
     char m[4] = {};
     std::ifstream f(path, std::ios::binary);
     f.read(m, 4);
     return f.gcount() == 4 ? std::string(m, 4) : std::string();
 }
 
-json load_json_file(const fs::path& p) {
+json load_json_file(const fs::path & p) {
     std::ifstream f(p);
     if (!f.good()) return json();
     return json::parse(f, nullptr, false);  // a discarded value on error: shown as absent
 }
 
 // Reads config.json, tokenizer.json and tokenizer_config.json beside a safetensors checkpoint.
-void load_hf_sidecars(Opened& o, const fs::path& dir) {
+void load_hf_sidecars(Opened & o, const fs::path & dir) {
     o.config = load_json_file(dir / "config.json");
     o.tokenizer_config = load_json_file(dir / "tokenizer_config.json");
     json tok = load_json_file(dir / "tokenizer.json");
     if (tok.is_object() && tok.contains("model") && tok["model"].is_object() && tok["model"].contains("vocab")) {
         o.hf_vocab = int64_t(tok["model"]["vocab"].size());
         if (tok.contains("added_tokens") && tok["added_tokens"].is_array()) {
-            for (const auto& t : tok["added_tokens"])
+            for (const auto & t : tok["added_tokens"])
                 if (t.is_object() && t.contains("content") && t["content"].is_string() &&
                     !tok["model"]["vocab"].contains(t["content"].get<std::string>()))
                     ++o.hf_vocab;
@@ -80,7 +80,7 @@ void load_hf_sidecars(Opened& o, const fs::path& dir) {
                          fs::exists(dir / "chat_template.jinja") || fs::exists(dir / "chat_template.json");
 }
 
-Result<Opened> open_any(const std::string& path) {
+Result<Opened> open_any(const std::string & path) {
     Opened o;
     std::error_code ec;
     const bool is_dir = fs::is_directory(path, ec);
@@ -105,7 +105,7 @@ Result<Opened> open_any(const std::string& path) {
         o.st.emplace(std::move(*r));
         o.format = "safetensors";
         o.version = std::to_string(o.st->shards().size()) + (o.st->shards().size() == 1 ? " file" : " shards");
-        for (const auto& s : o.st->shards()) o.file_bytes += s.file_size();
+        for (const auto & s : o.st->shards()) o.file_bytes += s.file_size();
         o.st_meta = o.st->metadata();
         load_hf_sidecars(o, is_dir ? fs::path(path) : fs::path(path).parent_path());
     } else {
@@ -155,14 +155,14 @@ std::string scalar_text(ValueType t, uint64_t bits) {
     }
 }
 
-uint64_t element_bits(const Value& v, uint64_t i) {
+uint64_t element_bits(const Value & v, uint64_t i) {
     uint64_t bits = 0;
     const size_t s = value_type_size(v.elem_type);
     std::memcpy(&bits, v.raw + i * s, s);
     return bits;
 }
 
-std::string value_text(const Value& v) {
+std::string value_text(const Value & v) {
     if (v.type == ValueType::String)
         return "\"" + cut(v.str, kShownString) + "\"" +
                (v.str.size() > kShownString ? " (" + std::to_string(v.str.size()) + " bytes)" : "");
@@ -208,7 +208,7 @@ json string_json(std::string_view s) {
     return valid_utf8(s) ? json(std::string(s)) : json(printable(s));
 }
 
-json value_json(const Value& v) {
+json value_json(const Value & v) {
     if (v.type == ValueType::String) return string_json(v.str);
     if (v.type != ValueType::Array) return scalar_json(v.type, v.scalar);
     json items = json::array();
@@ -233,7 +233,7 @@ struct Facts {
     uint64_t chat_template_bytes = 0;
 };
 
-Facts gather(const Opened& o) {
+Facts gather(const Opened & o) {
     Facts f;
     if (o.metadata()) {
         if (auto a = o.metadata()->get_string("general.architecture"); a.ok()) f.architecture = std::string(*a);
@@ -256,7 +256,7 @@ Facts gather(const Opened& o) {
     return f;
 }
 
-std::string shape_text(const TensorView& t) {
+std::string shape_text(const TensorView & t) {
     std::string s = "[";
     for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
     return s + "]";
@@ -284,8 +284,8 @@ struct TypeTotal {
     int64_t params = 0;
 };
 
-void print_text(const std::string& path, const Opened& o, const Facts& f,
-                const std::optional<std::vector<std::string>>& bad) {
+void print_text(const std::string & path, const Opened & o, const Facts & f,
+                const std::optional<std::vector<std::string>> & bad) {
     std::printf("%s: %s %s, %s\n", path.c_str(), o.format.c_str(), o.version.c_str(),
                 human_bytes(o.file_bytes).c_str());
     std::printf("architecture:  %s\n", f.architecture.empty() ? "(not recorded)" : f.architecture.c_str());
@@ -298,11 +298,11 @@ void print_text(const std::string& path, const Opened& o, const Facts& f,
     if (o.metadata()) {
         const std::string prefix = f.architecture + ".";
         std::printf("\nhyperparameters:\n");
-        for (const auto& [k, v] : o.metadata()->entries())
+        for (const auto & [k, v] : o.metadata()->entries())
             if (!f.architecture.empty() && k.starts_with(prefix))
                 std::printf("  %-44s %s\n", std::string(k).c_str(), value_text(v).c_str());
         std::printf("\nmetadata:\n");
-        for (const auto& [k, v] : o.metadata()->entries())
+        for (const auto & [k, v] : o.metadata()->entries())
             if (f.architecture.empty() || !k.starts_with(prefix))
                 std::printf("  %-44s %s\n", printable(k).c_str(), value_text(v).c_str());
     } else {
@@ -314,17 +314,17 @@ void print_text(const std::string& path, const Opened& o, const Facts& f,
         }
         if (!o.st_meta.empty()) {
             std::printf("\nmetadata:\n");
-            for (const auto& [k, v] : o.st_meta)
+            for (const auto & [k, v] : o.st_meta)
                 std::printf("  %-44s %s\n", cut(k, 44).c_str(), cut(v, kShownString).c_str());
         }
     }
     std::printf("\n%-48s %-6s %-24s %14s %7s\n", "tensor", "type", "shape (ne0 first)", "bytes", "bpw");
     std::map<std::string, TypeTotal> by_type;
     TypeTotal all;
-    for (const auto& t : o.tensors()) {
+    for (const auto & t : o.tensors()) {
         std::printf("%-48s %-6s %-24s %14llu %7.3f\n", printable(t.name).c_str(), type_name(t.type),
                     shape_text(t).c_str(), (unsigned long long)t.size, bpw(t.size, t.n_elements()));
-        auto& tt = by_type[type_name(t.type)];
+        auto & tt = by_type[type_name(t.type)];
         ++tt.tensors;
         tt.bytes += t.size;
         tt.params += t.n_elements();
@@ -334,20 +334,20 @@ void print_text(const std::string& path, const Opened& o, const Facts& f,
     }
     std::printf("\ntotal: %llu tensors, %lld parameters, %s, %.3f bits per weight\n", (unsigned long long)all.tensors,
                 (long long)all.params, human_bytes(all.bytes).c_str(), bpw(all.bytes, all.params));
-    for (const auto& [name, tt] : by_type)
+    for (const auto & [name, tt] : by_type)
         std::printf("  %-6s %5llu tensors %14lld parameters %12s\n", name.c_str(), (unsigned long long)tt.tensors,
                     (long long)tt.params, human_bytes(tt.bytes).c_str());
     if (bad && o.qnt) {
         if (bad->empty())
             std::printf("\nverify: all %zu checksums match\n", o.tensors().size());
         else
-            for (const auto& n : *bad) std::printf("\nverify: tensor '%s' fails its checksum", printable(n).c_str());
+            for (const auto & n : *bad) std::printf("\nverify: tensor '%s' fails its checksum", printable(n).c_str());
         if (!bad->empty()) std::printf("\n");
     }
 }
 
-json to_json(const std::string& path, const Opened& o, const Facts& f,
-             const std::optional<std::vector<std::string>>& bad) {
+json to_json(const std::string & path, const Opened & o, const Facts & f,
+             const std::optional<std::vector<std::string>> & bad) {
     json j;
     j["path"] = path;
     j["format"] = o.format;
@@ -358,16 +358,16 @@ json to_json(const std::string& path, const Opened& o, const Facts& f,
     j["chat_template"] = f.chat_template;
     json meta = json::object();
     if (o.metadata()) {
-        for (const auto& [k, v] : o.metadata()->entries()) meta[printable(k)] = value_json(v);
+        for (const auto & [k, v] : o.metadata()->entries()) meta[printable(k)] = value_json(v);
     } else {
-        for (const auto& [k, v] : o.st_meta) meta[k] = string_json(v);
+        for (const auto & [k, v] : o.st_meta) meta[k] = string_json(v);
         if (o.config.is_object()) j["config"] = o.config;
     }
     j["metadata"] = meta;
     json tensors = json::array();
     uint64_t total_bytes = 0;
     int64_t total_params = 0;
-    for (const auto& t : o.tensors()) {
+    for (const auto & t : o.tensors()) {
         json ne = json::array();
         for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) ne.push_back(t.ne[d]);
         json e{{"name", string_json(t.name)}, {"type", type_name(t.type)},         {"ne", ne}, {"bytes", t.size},
@@ -388,14 +388,14 @@ json to_json(const std::string& path, const Opened& o, const Facts& f,
 
 }  // namespace
 
-void add_inspect_command(CLI::App& app) {
+void add_inspect_command(CLI::App & app) {
     struct Options {
         std::string path;
         bool verify = false, as_json = false;
         int threads = 0;
     };
     auto opt = std::make_shared<Options>();
-    CLI::App* sub = app.add_subcommand("inspect", "Show what a .qnt, GGUF or safetensors model holds");
+    CLI::App * sub = app.add_subcommand("inspect", "Show what a .qnt, GGUF or safetensors model holds");
     sub->add_option("file", opt->path, "A .qnt or .gguf file, a .safetensors file, an index.json, or a HF directory")
         ->required();
     sub->add_flag("--verify", opt->verify, "Check every tensor's checksum (.qnt); exit 1 naming each bad tensor");
@@ -404,7 +404,7 @@ void add_inspect_command(CLI::App& app) {
     on_run(sub, [opt] {
         auto opened = open_any(opt->path);
         if (!opened.ok()) return report(opened.status());
-        const Opened& o = *opened;
+        const Opened & o = *opened;
         const Facts f = gather(o);
         std::optional<std::vector<std::string>> bad;
         double verify_s = 0;
@@ -419,7 +419,7 @@ void add_inspect_command(CLI::App& app) {
             print_text(opt->path, o, f, bad);
             if (opt->verify && o.qnt && bad->empty()) {
                 uint64_t bytes = 0;
-                for (const auto& t : o.tensors()) bytes += t.size;
+                for (const auto & t : o.tensors()) bytes += t.size;
                 std::printf("verify: %s in %.3f s (%.2f GB/s)\n", human_bytes(bytes).c_str(), verify_s,
                             verify_s > 0 ? double(bytes) / verify_s / 1e9 : 0.0);
             } else if (opt->verify && !o.qnt) {
@@ -431,7 +431,7 @@ void add_inspect_command(CLI::App& app) {
         }
         if (bad && !bad->empty()) {
             std::string names;
-            for (const auto& n : *bad) names += (names.empty() ? "'" : ", '") + printable(n) + "'";
+            for (const auto & n : *bad) names += (names.empty() ? "'" : ", '") + printable(n) + "'";
             return report(Status::error("verify: " + std::to_string(bad->size()) +
                                         " tensor(s) fail their checksum in '" + opt->path + "': " + names));
         }

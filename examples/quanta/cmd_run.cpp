@@ -7,19 +7,6 @@
 
 namespace quanta::cli {
 
-void add_sampling_options(CLI::App * sub, model::GenerateParams & g) {
-    sub->add_option("-n,--n-predict", g.max_tokens, "Tokens to generate at most (-1: until the context is full)");
-    sub->add_option("--temp", g.sampling.temperature, "Temperature (0: greedy)")->check(CLI::NonNegativeNumber);
-    sub->add_option("--top-k", g.sampling.top_k, "Top-k (0: off)")->check(CLI::NonNegativeNumber);
-    sub->add_option("--top-p", g.sampling.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--min-p", g.sampling.min_p, "Min-p (0: off)")->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--repeat-penalty", g.sampling.repeat_penalty, "Repetition penalty (1: off)")->check(CLI::PositiveNumber);
-    sub->add_option("--presence-penalty", g.sampling.presence_penalty, "Presence penalty (0: off)");
-    sub->add_option("--frequency-penalty", g.sampling.frequency_penalty, "Frequency penalty (0: off)");
-    sub->add_option("--seed", g.sampling.seed, "Random seed: the same seed gives the same output");
-    sub->add_option("--stop", g.stop, "Stop string (repeatable); generation ends before it");
-}
-
 void add_run_command(CLI::App & app) {
     static ModelArgs a;
     static model::GenerateParams g;

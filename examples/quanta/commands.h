@@ -13,6 +13,9 @@ void add_inspect_command(CLI::App & app);
 void add_convert_command(CLI::App & app);
 void add_quantize_command(CLI::App & app);
 void add_run_command(CLI::App & app);
+void add_chat_command(CLI::App & app);
+void add_logits_command(CLI::App & app);
+void add_tokenize_commands(CLI::App & app);
 
 // Makes `run` the subcommand's action; a non-zero return becomes the process's exit code.
 void on_run(CLI::App * sub, std::function<int()> run);

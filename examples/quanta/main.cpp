@@ -31,6 +31,9 @@ int main(int argc, char ** argv) {
     add_convert_command(app);
     add_quantize_command(app);
     add_run_command(app);
+    add_chat_command(app);
+    add_logits_command(app);
+    add_tokenize_commands(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;

@@ -17,6 +17,19 @@ void add_model_options(CLI::App * sub, ModelArgs & a) {
     sub->add_option("--cache-type", a.cache_type, "KV cache type: f16, q8_0 or f32")->check(CLI::IsMember({"f16", "q8_0", "f32"}));
 }
 
+void add_sampling_options(CLI::App * sub, model::GenerateParams & g) {
+    sub->add_option("-n,--n-predict", g.max_tokens, "Tokens to generate at most (-1: until the context is full)");
+    sub->add_option("--temp", g.sampling.temperature, "Temperature (0: greedy)")->check(CLI::NonNegativeNumber);
+    sub->add_option("--top-k", g.sampling.top_k, "Top-k (0: off)")->check(CLI::NonNegativeNumber);
+    sub->add_option("--top-p", g.sampling.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--min-p", g.sampling.min_p, "Min-p (0: off)")->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--repeat-penalty", g.sampling.repeat_penalty, "Repetition penalty (1: off)")->check(CLI::PositiveNumber);
+    sub->add_option("--presence-penalty", g.sampling.presence_penalty, "Presence penalty (0: off)");
+    sub->add_option("--frequency-penalty", g.sampling.frequency_penalty, "Frequency penalty (0: off)");
+    sub->add_option("--seed", g.sampling.seed, "Random seed: the same seed gives the same output");
+    sub->add_option("--stop", g.stop, "Stop string (repeatable); generation ends before it");
+}
+
 Result<LoadedModel> load_model(const ModelArgs & a) {
     namespace fs = std::filesystem;
     const fs::path p(a.model);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/backend.h"
+#include "core/model/generate.h"
 #include "core/model/model.h"
 #include "core/model/session.h"
 #include "core/text/tokenizer.h"
@@ -26,6 +27,8 @@ struct ModelArgs {
 };
 
 void add_model_options(CLI::App * sub, ModelArgs & a);
+// -n, --temp, --top-k, --top-p, --min-p, penalties, --seed, --stop.
+void add_sampling_options(CLI::App * sub, model::GenerateParams & g);
 
 // A model ready to run: the file, its tokenizer, the backends and one session.
 struct LoadedModel {
