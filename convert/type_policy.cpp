@@ -75,6 +75,7 @@ Type fit_row(Type want, int64_t ncols) {
         case Type::Q4_K: fallback = Type::Q5_0; break;
         case Type::Q5_K: fallback = Type::Q5_1; break;
         case Type::Q6_K: fallback = Type::Q8_0; break;
+        case Type::QT4: return fit_row(Type::IQ4_XS, ncols);  // 512-wide rotation blocks
         default: break;
     }
     return ncols % quant::traits(fallback).block_size == 0 ? fallback : Type::F16;
