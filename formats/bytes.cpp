@@ -8,7 +8,7 @@ namespace quanta::formats {
 static_assert(std::endian::native == std::endian::little, "quanta's file formats are read on little-endian hosts");
 
 bool valid_utf8(std::string_view s) {
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const auto * p = reinterpret_cast<const unsigned char *>(s.data());
     const size_t n = s.size();
     size_t i = 0;
     while (i < n) {
@@ -73,24 +73,24 @@ constexpr TypeSize kTypeSizes[] = {
 }  // namespace
 
 std::optional<TypeSize> type_size_from_id(uint32_t id) {
-    for (const auto &t : kTypeSizes)
+    for (const auto & t : kTypeSizes)
         if (uint32_t(t.type) == id) return t;
     return std::nullopt;
 }
 
 std::optional<TypeSize> type_size_from_name(std::string_view name) {
-    for (const auto &t : kTypeSizes)
+    for (const auto & t : kTypeSizes)
         if (name == t.name) return t;
     return std::nullopt;
 }
 
-const char *type_name(Type type) {
-    for (const auto &t : kTypeSizes)
+const char * type_name(Type type) {
+    for (const auto & t : kTypeSizes)
         if (t.type == type) return t.name;
     return "?";
 }
 
-Result<uint64_t> tensor_bytes(const TypeSize &ts, std::span<const uint64_t> dims, const std::string &context) {
+Result<uint64_t> tensor_bytes(const TypeSize & ts, std::span<const uint64_t> dims, const std::string & context) {
     if (dims.empty()) return Status::error(context + ": no dims");
     uint64_t n_rows = 1;
     for (size_t i = 0; i < dims.size(); ++i) {
@@ -108,11 +108,11 @@ Result<uint64_t> tensor_bytes(const TypeSize &ts, std::span<const uint64_t> dims
     return total;
 }
 
-Status ByteReader::error(const std::string &what) const {
+Status ByteReader::error(const std::string & what) const {
     return Status::error(context_ + ": " + what + " (at byte " + std::to_string(file_pos()) + ")");
 }
 
-Status ByteReader::skip(uint64_t n, const char *what) {
+Status ByteReader::skip(uint64_t n, const char * what) {
     if (n > remaining())
         return error(std::string("truncated: ") + what + " needs " + std::to_string(n) + " bytes, " +
                      std::to_string(remaining()) + " left");
@@ -120,19 +120,19 @@ Status ByteReader::skip(uint64_t n, const char *what) {
     return ok_status();
 }
 
-Status ByteReader::read_bytes(uint64_t n, const uint8_t *&out, const char *what) {
+Status ByteReader::read_bytes(uint64_t n, const uint8_t *& out, const char * what) {
     const uint64_t at = pos_;
     QUANTA_TRY(skip(n, what));
     out = bytes_.data() + at;
     return ok_status();
 }
 
-Status ByteReader::read_string_body(uint64_t len, std::string_view &out, uint64_t max_len, bool utf8,
-                                    const char *what) {
+Status ByteReader::read_string_body(uint64_t len, std::string_view & out, uint64_t max_len, bool utf8,
+                                    const char * what) {
     if (len > max_len)
         return error(std::string(what) + " length " + std::to_string(len) + " exceeds the limit " +
                      std::to_string(max_len));
-    const uint8_t *p = nullptr;
+    const uint8_t * p = nullptr;
     QUANTA_TRY(read_bytes(len, p, what));
     out = std::string_view(reinterpret_cast<const char *>(p), size_t(len));
     if (utf8 && !valid_utf8(out)) return error(std::string(what) + " '" + printable(out) + "' is not valid UTF-8");

@@ -9,7 +9,7 @@ namespace {
 constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian u32
 }
 
-Result<GgufReader> GgufReader::open(const std::string& path) {
+Result<GgufReader> GgufReader::open(const std::string & path) {
     auto file = MmapFile::open(path);
     if (!file.ok()) return Status::error("gguf: " + file.status().message());
     GgufReader r;
@@ -20,7 +20,7 @@ Result<GgufReader> GgufReader::open(const std::string& path) {
     return r;
 }
 
-Result<GgufReader> GgufReader::open_memory(std::span<const uint8_t> bytes, const std::string& name) {
+Result<GgufReader> GgufReader::open_memory(std::span<const uint8_t> bytes, const std::string & name) {
     GgufReader r;
     r.bytes_ = bytes;
     r.name_ = name;
@@ -28,7 +28,7 @@ Result<GgufReader> GgufReader::open_memory(std::span<const uint8_t> bytes, const
     return r;
 }
 
-const TensorView* GgufReader::find(std::string_view name) const {
+const TensorView * GgufReader::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
@@ -69,7 +69,7 @@ Status GgufReader::parse() {
         if (!st.ok()) return Status::error(st.message() + " in metadata '" + printable(key) + "'");
         QUANTA_TRY(metadata_.add(key, std::move(value)));
     }
-    if (const Value* a = metadata_.find("general.alignment")) {
+    if (const Value * a = metadata_.find("general.alignment")) {
         if (a->type != ValueType::U32)
             return Status::error(ctx + ": general.alignment is " + value_type_name(a->type) + ", expected u32");
         alignment_ = a->as_uint();
@@ -121,7 +121,7 @@ Status GgufReader::parse() {
     }
     const uint64_t data_bytes = bytes_.size() - data_offset_;
     for (size_t i = 0; i < tensors_.size(); ++i) {
-        TensorView& t = tensors_[i];
+        TensorView & t = tensors_[i];
         uint64_t end = 0;
         if (!checked_add(rel_offsets[i], t.size, end) || end > data_bytes)
             return Status::error(ctx + ": tensor '" + printable(t.name) + "': data [" + std::to_string(rel_offsets[i]) +
@@ -134,8 +134,8 @@ Status GgufReader::parse() {
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
     for (size_t i = 1; i < order.size(); ++i) {
-        const TensorView& a = tensors_[order[i - 1]];
-        const TensorView& b = tensors_[order[i]];
+        const TensorView & a = tensors_[order[i - 1]];
+        const TensorView & b = tensors_[order[i]];
         if (a.offset + a.size > b.offset)
             return Status::error(ctx + ": tensors '" + printable(a.name) + "' and '" + printable(b.name) + "' overlap");
     }

@@ -37,19 +37,19 @@ constexpr int kGgufMaxArrayDepth = 8;
 // Immutable after open; const methods are safe from any number of threads.
 class GgufReader {
 public:
-    static Result<GgufReader> open(const std::string& path);
+    static Result<GgufReader> open(const std::string & path);
     // Parses bytes owned by the caller (kept alive by the caller for the reader's lifetime).
-    static Result<GgufReader> open_memory(std::span<const uint8_t> bytes, const std::string& name);
+    static Result<GgufReader> open_memory(std::span<const uint8_t> bytes, const std::string & name);
 
     uint32_t version() const { return version_; }
     uint64_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }
     uint64_t file_size() const { return bytes_.size(); }
-    const std::string& path() const { return name_; }
+    const std::string & path() const { return name_; }
 
-    const Metadata& metadata() const { return metadata_; }
-    const std::vector<TensorView>& tensors() const { return tensors_; }
-    const TensorView* find(std::string_view name) const;
+    const Metadata & metadata() const { return metadata_; }
+    const std::vector<TensorView> & tensors() const { return tensors_; }
+    const TensorView * find(std::string_view name) const;
 
 private:
     GgufReader() = default;

@@ -5,7 +5,7 @@
 
 namespace quanta::formats {
 
-const char *value_type_name(ValueType t) {
+const char * value_type_name(ValueType t) {
     switch (t) {
         case ValueType::U8:
             return "u8";
@@ -114,7 +114,7 @@ double decode_double(ValueType t, uint64_t bits) {
     return double(decode_int(t, bits));
 }
 
-uint64_t load_bits(const uint8_t *p, size_t size) {
+uint64_t load_bits(const uint8_t * p, size_t size) {
     uint64_t bits = 0;
     std::memcpy(&bits, p, size);  // little-endian host: low bytes first
     return bits;
@@ -140,14 +140,14 @@ int64_t Value::array_int(uint64_t i) const {
     return decode_int(elem_type, load_bits(raw + i * s, s));
 }
 
-Status parse_value(ByteReader &r, uint32_t type, Value &out, const ValueLimits &limits, int depth) {
+Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits & limits, int depth) {
     if (!known_type(type)) return r.error("unknown value type " + std::to_string(type));
     out.type = ValueType(type);
     if (out.type == ValueType::String)
         return r.read_string<uint64_t>(out.str, limits.max_string_bytes, false, "string value");
     if (out.type != ValueType::Array) {
         const size_t size = value_type_size(out.type);
-        const uint8_t *p = nullptr;
+        const uint8_t * p = nullptr;
         QUANTA_TRY(r.read_bytes(size, p, "scalar value"));
         out.scalar = load_bits(p, size);
         if (out.type == ValueType::Bool && out.scalar > 1)
@@ -170,7 +170,7 @@ Status parse_value(ByteReader &r, uint32_t type, Value &out, const ValueLimits &
         out.strings.reserve(size_t(out.count));
         // A tight loop without a Status per element: vocabularies hold 100k+ strings and this loop
         // is most of the time spent opening a model.
-        const uint8_t *p = r.cursor();
+        const uint8_t * p = r.cursor();
         uint64_t left = r.remaining();
         for (uint64_t i = 0; i < out.count; ++i) {
             uint64_t len = 0;
@@ -195,7 +195,7 @@ Status parse_value(ByteReader &r, uint32_t type, Value &out, const ValueLimits &
             return r.error("array of " + std::to_string(out.count) + " arrays cannot fit in the " +
                            std::to_string(r.remaining()) + " bytes left");
         out.items.resize(size_t(out.count));
-        for (auto &item : out.items) QUANTA_TRY(parse_value(r, uint32_t(ValueType::Array), item, limits, depth + 1));
+        for (auto & item : out.items) QUANTA_TRY(parse_value(r, uint32_t(ValueType::Array), item, limits, depth + 1));
         return ok_status();
     }
     uint64_t bytes = 0;
@@ -213,13 +213,13 @@ Status Metadata::add(std::string_view key, Value value) {
     return ok_status();
 }
 
-const Value *Metadata::find(std::string_view key) const {
+const Value * Metadata::find(std::string_view key) const {
     auto it = index_.find(key);
     return it == index_.end() ? nullptr : &entries_[it->second].second;
 }
 
 Result<const Value *> Metadata::get(std::string_view key, ValueType want) const {
-    const Value *v = find(key);
+    const Value * v = find(key);
     if (v == nullptr) return Status::error(context_ + ": metadata key '" + std::string(key) + "' not found");
     if (v->type != want)
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is " + value_type_name(v->type) +
@@ -260,7 +260,7 @@ Result<std::string_view> Metadata::get_string(std::string_view key) const {
 }
 
 Result<int64_t> Metadata::get_int(std::string_view key) const {
-    const Value *v = find(key);
+    const Value * v = find(key);
     if (v == nullptr) return Status::error(context_ + ": metadata key '" + std::string(key) + "' not found");
     if (!is_integer_type(v->type))
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is " + value_type_name(v->type) +
@@ -272,7 +272,7 @@ Result<int64_t> Metadata::get_int(std::string_view key) const {
 }
 
 Result<double> Metadata::get_float(std::string_view key) const {
-    const Value *v = find(key);
+    const Value * v = find(key);
     if (v == nullptr) return Status::error(context_ + ": metadata key '" + std::string(key) + "' not found");
     if (v->type != ValueType::F32 && v->type != ValueType::F64 && !is_integer_type(v->type))
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is " + value_type_name(v->type) +
@@ -343,7 +343,7 @@ template Result<std::vector<bool>> Metadata::get_array<bool>(std::string_view) c
 Result<std::vector<int64_t>> Metadata::get_int_array(std::string_view key) const {
     auto v = get(key, ValueType::Array);
     if (!v.ok()) return v.status();
-    const Value &a = **v;
+    const Value & a = **v;
     if (!is_integer_type(a.elem_type))
         return Status::error(context_ + ": metadata key '" + std::string(key) + "' is an array of " +
                              value_type_name(a.elem_type) + ", expected integers");

@@ -34,7 +34,7 @@ enum class ValueType : uint32_t {
     I64 = 11,
     F64 = 12,
 };
-const char *value_type_name(ValueType t);
+const char * value_type_name(ValueType t);
 // Bytes of one element of a scalar type (0 for String and Array).
 size_t value_type_size(ValueType t);
 bool is_integer_type(ValueType t);
@@ -46,7 +46,7 @@ struct Value {
     // type Array:
     ValueType elem_type = ValueType::U8;
     uint64_t count = 0;
-    const uint8_t *raw = nullptr;           // scalar elements, packed little-endian, maybe unaligned
+    const uint8_t * raw = nullptr;          // scalar elements, packed little-endian, maybe unaligned
     std::vector<std::string_view> strings;  // elem_type String
     std::vector<Value> items;               // elem_type Array (GGUF only)
 
@@ -68,7 +68,7 @@ struct ValueLimits {
 
 // Parses one value of `type` encoded as in GGUF/.qnt: scalars little-endian; String = u64 length +
 // bytes; Array = u32 element type, u64 count, elements. Allocation is bounded by the bytes left.
-Status parse_value(ByteReader &r, uint32_t type, Value &out, const ValueLimits &limits, int depth = 0);
+Status parse_value(ByteReader & r, uint32_t type, Value & out, const ValueLimits & limits, int depth = 0);
 
 class Metadata {
 public:
@@ -79,8 +79,8 @@ public:
     Status add(std::string_view key, Value value);
 
     size_t size() const { return entries_.size(); }
-    const std::vector<std::pair<std::string_view, Value>> &entries() const { return entries_; }
-    const Value *find(std::string_view key) const;
+    const std::vector<std::pair<std::string_view, Value>> & entries() const { return entries_; }
+    const Value * find(std::string_view key) const;
     bool has(std::string_view key) const { return find(key) != nullptr; }
 
     // Exact-type getters.

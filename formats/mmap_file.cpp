@@ -13,13 +13,13 @@ namespace quanta::formats {
 
 namespace {
 
-Status sys_error(const std::string &path, const char *what, int err) {
+Status sys_error(const std::string & path, const char * what, int err) {
     return Status::error("mmap: '" + path + "': " + what + ": " + std::strerror(err));
 }
 
 }  // namespace
 
-Result<MmapFile> MmapFile::open(const std::string &path) {
+Result<MmapFile> MmapFile::open(const std::string & path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sys_error(path, "open failed", errno);
     struct stat st {};
@@ -45,7 +45,7 @@ Result<MmapFile> MmapFile::open(const std::string &path) {
             return Status::error("mmap: '" + path + "': file of " + std::to_string(file.size_) +
                                  " bytes does not fit the address space");
         }
-        void *p = ::mmap(nullptr, size_t(file.size_), PROT_READ, MAP_SHARED, fd, 0);
+        void * p = ::mmap(nullptr, size_t(file.size_), PROT_READ, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) {
             int err = errno;
             ::close(fd);
@@ -58,12 +58,12 @@ Result<MmapFile> MmapFile::open(const std::string &path) {
     return file;
 }
 
-MmapFile::MmapFile(MmapFile &&other) noexcept : data_(other.data_), size_(other.size_), path_(std::move(other.path_)) {
+MmapFile::MmapFile(MmapFile && other) noexcept : data_(other.data_), size_(other.size_), path_(std::move(other.path_)) {
     other.data_ = nullptr;
     other.size_ = 0;
 }
 
-MmapFile &MmapFile::operator=(MmapFile &&other) noexcept {
+MmapFile & MmapFile::operator=(MmapFile && other) noexcept {
     if (this != &other) {
         release();
         data_ = other.data_;

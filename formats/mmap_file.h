@@ -19,19 +19,19 @@ class MmapFile {
 public:
     // Maps `path` read-only (MAP_SHARED, so processes share the page cache). Errors name the path
     // and the system error: "mmap: 'x.qnt': open failed: No such file or directory".
-    static Result<MmapFile> open(const std::string &path);
+    static Result<MmapFile> open(const std::string & path);
 
     MmapFile() = default;
-    MmapFile(MmapFile &&other) noexcept;
-    MmapFile &operator=(MmapFile &&other) noexcept;
+    MmapFile(MmapFile && other) noexcept;
+    MmapFile & operator=(MmapFile && other) noexcept;
     MmapFile(const MmapFile &) = delete;
-    MmapFile &operator=(const MmapFile &) = delete;
+    MmapFile & operator=(const MmapFile &) = delete;
     ~MmapFile();
 
-    const uint8_t *data() const { return data_; }
+    const uint8_t * data() const { return data_; }
     uint64_t size() const { return size_; }
     std::span<const uint8_t> bytes() const { return {data_, size_t(size_)}; }
-    const std::string &path() const { return path_; }
+    const std::string & path() const { return path_; }
 
     // Hints for the kernel; failures are ignored (they are only hints).
     void advise_sequential() const;
@@ -40,7 +40,7 @@ public:
 private:
     void release();
 
-    const uint8_t *data_ = nullptr;
+    const uint8_t * data_ = nullptr;
     uint64_t size_ = 0;
     std::string path_;
 };

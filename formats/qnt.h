@@ -71,9 +71,9 @@ struct QntWriterOptions {
 // file, so `path` never holds a partial file. Runs of 64 KiB of zeros become holes (sparse files).
 class QntWriter {
 public:
-    static Result<QntWriter> create(const std::string &path, const QntWriterOptions &options = {});
+    static Result<QntWriter> create(const std::string & path, const QntWriterOptions & options = {});
     QntWriter(QntWriter &&) noexcept;
-    QntWriter &operator=(QntWriter &&) noexcept;
+    QntWriter & operator=(QntWriter &&) noexcept;
     ~QntWriter();
 
     // Metadata, at any time before finish(). Keys: 1..256 bytes of UTF-8, unique.
@@ -101,15 +101,15 @@ public:
     Status add_array(std::string_view key, std::span<const double> v);
     Status add_array(std::string_view key, std::span<const std::string> v);
     Status add_array(std::string_view key, std::span<const std::string_view> v);
-    Status add_bool_array(std::string_view key, const std::vector<bool> &v);
+    Status add_bool_array(std::string_view key, const std::vector<bool> & v);
 
     // Tensors, one at a time. `ne` has 1..4 dims, dim 0 innermost and a multiple of the type's
     // block size; the byte count must equal the type's row bytes times the other dims.
-    Status add_tensor(std::string_view name, Type type, std::span<const int64_t> ne, const void *data, uint64_t bytes);
+    Status add_tensor(std::string_view name, Type type, std::span<const int64_t> ne, const void * data, uint64_t bytes);
     // The same, streamed: begin, then write_tensor_data any number of times, then end_tensor,
     // which checks that exactly the expected bytes arrived.
     Status begin_tensor(std::string_view name, Type type, std::span<const int64_t> ne);
-    Status write_tensor_data(const void *data, uint64_t bytes);
+    Status write_tensor_data(const void * data, uint64_t bytes);
     Status end_tensor();
 
     // Writes the index and header, fsyncs and renames. The writer is unusable afterwards.
@@ -118,8 +118,8 @@ public:
 private:
     struct State;
     explicit QntWriter(std::unique_ptr<State> s);
-    Status add_raw(std::string_view key, uint32_t type, const void *bytes, size_t n);
-    Status add_scalar_array(std::string_view key, uint32_t elem, const void *data, uint64_t count, size_t size);
+    Status add_raw(std::string_view key, uint32_t type, const void * bytes, size_t n);
+    Status add_scalar_array(std::string_view key, uint32_t elem, const void * data, uint64_t count, size_t size);
     std::unique_ptr<State> s_;
 };
 
@@ -134,21 +134,21 @@ struct QntOpenOptions {
 // safe from any number of threads.
 class QntReader {
 public:
-    static Result<QntReader> open(const std::string &path, const QntOpenOptions &options = {});
+    static Result<QntReader> open(const std::string & path, const QntOpenOptions & options = {});
     // Parses bytes owned by the caller (kept alive by the caller for the reader's lifetime).
-    static Result<QntReader> open_memory(std::span<const uint8_t> bytes, const std::string &name,
-                                         const QntOpenOptions &options = {});
+    static Result<QntReader> open_memory(std::span<const uint8_t> bytes, const std::string & name,
+                                         const QntOpenOptions & options = {});
 
     uint16_t version_major() const { return version_major_; }
     uint16_t version_minor() const { return version_minor_; }
     uint32_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }
     uint64_t file_size() const { return bytes_.size(); }
-    const std::string &path() const { return name_; }
+    const std::string & path() const { return name_; }
 
-    const Metadata &metadata() const { return metadata_; }
-    const std::vector<TensorView> &tensors() const { return tensors_; }
-    const TensorView *find(std::string_view name) const;
+    const Metadata & metadata() const { return metadata_; }
+    const std::vector<TensorView> & tensors() const { return tensors_; }
+    const TensorView * find(std::string_view name) const;
 
     // Recomputes every tensor's xxh3-64 on `n_threads` threads (0: all cores) and returns the names
     // of the tensors whose bytes do not match their checksum, in directory order (empty: all good).
@@ -156,7 +156,7 @@ public:
 
 private:
     QntReader() = default;
-    Status parse(const QntOpenOptions &options);
+    Status parse(const QntOpenOptions & options);
 
     MmapFile file_;
     std::span<const uint8_t> bytes_;

@@ -17,7 +17,7 @@ namespace quanta::formats {
 namespace {
 
 template <typename T>
-T load(const uint8_t* p) {
+T load(const uint8_t * p) {
     T v;
     std::memcpy(&v, p, sizeof(T));
     return v;
@@ -25,7 +25,7 @@ T load(const uint8_t* p) {
 
 }  // namespace
 
-Result<QntReader> QntReader::open(const std::string& path, const QntOpenOptions& options) {
+Result<QntReader> QntReader::open(const std::string & path, const QntOpenOptions & options) {
     auto file = MmapFile::open(path);
     if (!file.ok()) return Status::error("qnt: " + file.status().message());
     QntReader r;
@@ -36,8 +36,8 @@ Result<QntReader> QntReader::open(const std::string& path, const QntOpenOptions&
     return r;
 }
 
-Result<QntReader> QntReader::open_memory(std::span<const uint8_t> bytes, const std::string& name,
-                                         const QntOpenOptions& options) {
+Result<QntReader> QntReader::open_memory(std::span<const uint8_t> bytes, const std::string & name,
+                                         const QntOpenOptions & options) {
     QntReader r;
     r.bytes_ = bytes;
     r.name_ = name;
@@ -45,15 +45,15 @@ Result<QntReader> QntReader::open_memory(std::span<const uint8_t> bytes, const s
     return r;
 }
 
-Status QntReader::parse(const QntOpenOptions& options) {
+Status QntReader::parse(const QntOpenOptions & options) {
     const std::string ctx = "qnt '" + name_ + "'";
     metadata_ = Metadata(ctx);
     const uint64_t file_size = bytes_.size();
-    auto fail = [&](const std::string& what) { return Status::error(ctx + ": " + what); };
+    auto fail = [&](const std::string & what) { return Status::error(ctx + ": " + what); };
 
     if (file_size < kQntHeaderBytes)
         return fail("truncated: " + std::to_string(file_size) + " bytes is shorter than the 64-byte header");
-    const uint8_t* h = bytes_.data();
+    const uint8_t * h = bytes_.data();
     if (std::memcmp(h, kQntMagic, 4) != 0) return fail("bad magic: not a .qnt file");
     version_major_ = load<uint16_t>(h + 4);
     version_minor_ = load<uint16_t>(h + 6);
@@ -178,15 +178,15 @@ Status QntReader::parse(const QntOpenOptions& options) {
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
     for (size_t i = 1; i < order.size(); ++i) {
-        const TensorView& a = tensors_[order[i - 1]];
-        const TensorView& b = tensors_[order[i]];
+        const TensorView & a = tensors_[order[i - 1]];
+        const TensorView & b = tensors_[order[i]];
         if (a.offset + a.size > b.offset)
             return fail("tensors '" + printable(a.name) + "' and '" + printable(b.name) + "' overlap");
     }
     return ok_status();
 }
 
-const TensorView* QntReader::find(std::string_view name) const {
+const TensorView * QntReader::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
@@ -201,7 +201,7 @@ std::vector<std::string> QntReader::verify(int n_threads) const {
     std::atomic<size_t> next{0};
     auto work = [&] {
         for (size_t k; (k = next.fetch_add(1)) < order.size();) {
-            const TensorView& t = tensors_[order[k]];
+            const TensorView & t = tensors_[order[k]];
             if (XXH3_64bits(t.data, size_t(t.size)) != t.checksum) bad[order[k]] = 1;
         }
     };
@@ -209,7 +209,7 @@ std::vector<std::string> QntReader::verify(int n_threads) const {
     std::vector<std::thread> pool;
     for (int i = 1; i < n_threads; ++i) pool.emplace_back(work);
     work();
-    for (auto& th : pool) th.join();
+    for (auto & th : pool) th.join();
     std::vector<std::string> names;
     for (size_t i = 0; i < tensors_.size(); ++i)
         if (bad[i]) names.emplace_back(tensors_[i].name);

@@ -22,7 +22,7 @@ namespace {
 
 constexpr size_t kHoleBytes = 64 * 1024;
 
-bool all_zero(const uint8_t *p, size_t n) {
+bool all_zero(const uint8_t * p, size_t n) {
     // Compare 8 bytes at a time; the first non-zero word ends the scan, so real data costs little.
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -35,12 +35,12 @@ bool all_zero(const uint8_t *p, size_t n) {
     return true;
 }
 
-void put_bytes(std::vector<uint8_t> &out, const void *p, size_t n) {
-    const auto *b = static_cast<const uint8_t *>(p);
+void put_bytes(std::vector<uint8_t> & out, const void * p, size_t n) {
+    const auto * b = static_cast<const uint8_t *>(p);
     out.insert(out.end(), b, b + n);
 }
 template <typename T>
-void put(std::vector<uint8_t> &out, T v) {
+void put(std::vector<uint8_t> & out, T v) {
     put_bytes(out, &v, sizeof(T));
 }
 
@@ -60,7 +60,7 @@ struct QntWriter::State {
     bool in_tensor = false;
     std::string cur_name;
     uint64_t cur_expected = 0, cur_written = 0, cur_offset = 0;
-    XXH3_state_t *hash = nullptr;
+    XXH3_state_t * hash = nullptr;
 
     ~State() {
         if (hash != nullptr) XXH3_freeState(hash);
@@ -68,13 +68,13 @@ struct QntWriter::State {
         if (!finished && !tmp_path.empty()) ::unlink(tmp_path.c_str());
     }
 
-    Status io_error(const char *what) {
+    Status io_error(const char * what) {
         failed = Status::error("qnt writer: '" + path + "': " + what + ": " + std::strerror(errno));
         return failed;
     }
 
     // Writes at `pos`, turning long runs of zeros into holes.
-    Status write_data(const uint8_t *p, uint64_t n) {
+    Status write_data(const uint8_t * p, uint64_t n) {
         while (n > 0) {
             const size_t chunk = size_t(std::min<uint64_t>(n, kHoleBytes));
             if (chunk == kHoleBytes && all_zero(p, chunk)) {
@@ -104,10 +104,10 @@ struct QntWriter::State {
 
 QntWriter::QntWriter(std::unique_ptr<State> s) : s_(std::move(s)) {}
 QntWriter::QntWriter(QntWriter &&) noexcept = default;
-QntWriter &QntWriter::operator=(QntWriter &&) noexcept = default;
+QntWriter & QntWriter::operator=(QntWriter &&) noexcept = default;
 QntWriter::~QntWriter() = default;
 
-Result<QntWriter> QntWriter::create(const std::string &path, const QntWriterOptions &options) {
+Result<QntWriter> QntWriter::create(const std::string & path, const QntWriterOptions & options) {
     if (!is_pow2(options.alignment) || options.alignment < kQntMinAlignment || options.alignment > kQntMaxAlignment)
         return Status::error("qnt writer: alignment " + std::to_string(options.alignment) +
                              " must be a power of two in [64, 65536]");
@@ -128,7 +128,7 @@ Result<QntWriter> QntWriter::create(const std::string &path, const QntWriterOpti
     return QntWriter(std::move(s));
 }
 
-Status QntWriter::add_raw(std::string_view key, uint32_t type, const void *bytes, size_t n) {
+Status QntWriter::add_raw(std::string_view key, uint32_t type, const void * bytes, size_t n) {
     if (!s_ || s_->finished) return Status::error("qnt writer: add metadata after finish()");
     QUANTA_TRY(s_->failed);
     if (key.empty() || key.size() > kQntMaxKeyBytes || !valid_utf8(key))
@@ -174,7 +174,8 @@ Status QntWriter::add_string(std::string_view key, std::string_view v) {
     return add_raw(key, uint32_t(ValueType::String), buf.data(), buf.size());
 }
 
-Status QntWriter::add_scalar_array(std::string_view key, uint32_t elem, const void *data, uint64_t count, size_t size) {
+Status QntWriter::add_scalar_array(std::string_view key, uint32_t elem, const void * data, uint64_t count,
+                                   size_t size) {
     std::vector<uint8_t> buf;
     put(buf, elem);
     put(buf, count);
@@ -198,7 +199,7 @@ QUANTA_ARRAY_ADDER(float, F32)
 QUANTA_ARRAY_ADDER(double, F64)
 #undef QUANTA_ARRAY_ADDER
 
-Status QntWriter::add_bool_array(std::string_view key, const std::vector<bool> &v) {
+Status QntWriter::add_bool_array(std::string_view key, const std::vector<bool> & v) {
     std::vector<uint8_t> bytes(v.begin(), v.end());
     return add_scalar_array(key, uint32_t(ValueType::Bool), bytes.data(), bytes.size(), 1);
 }
@@ -260,7 +261,7 @@ Status QntWriter::begin_tensor(std::string_view name, Type type, std::span<const
     return ok_status();
 }
 
-Status QntWriter::write_tensor_data(const void *data, uint64_t bytes) {
+Status QntWriter::write_tensor_data(const void * data, uint64_t bytes) {
     if (!s_ || !s_->in_tensor) return Status::error("qnt writer: write_tensor_data outside begin/end_tensor");
     QUANTA_TRY(s_->failed);
     if (bytes > s_->cur_expected - s_->cur_written)
@@ -284,7 +285,7 @@ Status QntWriter::end_tensor() {
     return ok_status();
 }
 
-Status QntWriter::add_tensor(std::string_view name, Type type, std::span<const int64_t> ne, const void *data,
+Status QntWriter::add_tensor(std::string_view name, Type type, std::span<const int64_t> ne, const void * data,
                              uint64_t bytes) {
     QUANTA_TRY(begin_tensor(name, type, ne));
     if (bytes != s_->cur_expected) {
@@ -303,7 +304,7 @@ Status QntWriter::finish() {
     if (!s_ || s_->finished) return Status::error("qnt writer: finish() called twice");
     QUANTA_TRY(s_->failed);
     if (s_->in_tensor) return Status::error("qnt writer: tensor '" + s_->cur_name + "' is not ended");
-    State &s = *s_;
+    State & s = *s_;
     const uint64_t data_offset = std::max<uint64_t>(kQntDataAlignment, s.alignment);
     QUANTA_TRY(s.pad_to(s.alignment));
     const uint64_t data_bytes = s.pos - data_offset;

@@ -23,10 +23,10 @@ struct JsonReject {
 
 // Parses JSON text, refusing duplicate keys in any object (nlohmann would keep the last silently)
 // and nesting deeper than kSafetensorsMaxJsonDepth.
-Result<json> parse_json(std::string_view text, const std::string &ctx) {
+Result<json> parse_json(std::string_view text, const std::string & ctx) {
     std::vector<std::unordered_set<std::string>> objects;
     int depth = 0;
-    auto callback = [&](int, json::parse_event_t event, json &parsed) -> bool {
+    auto callback = [&](int, json::parse_event_t event, json & parsed) -> bool {
         switch (event) {
             case json::parse_event_t::object_start:
                 objects.emplace_back();
@@ -52,25 +52,25 @@ Result<json> parse_json(std::string_view text, const std::string &ctx) {
     };
     try {
         return json::parse(text.begin(), text.end(), callback);
-    } catch (const JsonReject &e) {
+    } catch (const JsonReject & e) {
         return Status::error(ctx + ": " + e.message);
-    } catch (const json::exception &e) {
+    } catch (const json::exception & e) {
         return Status::error(ctx + ": invalid JSON: " + e.what());
     }
 }
 
 struct Dtype {
-    const char *name;
+    const char * name;
     Type type;
     uint64_t bytes;
 };
 constexpr Dtype kDtypes[] = {{"F32", Type::F32, 4}, {"F16", Type::F16, 2}, {"BF16", Type::BF16, 2}};
 
-Result<std::vector<uint64_t>> parse_uint_array(const json &j, const std::string &what, const std::string &ctx) {
+Result<std::vector<uint64_t>> parse_uint_array(const json & j, const std::string & what, const std::string & ctx) {
     if (!j.is_array()) return Status::error(ctx + ": " + what + " is not an array");
     std::vector<uint64_t> out;
     out.reserve(j.size());  // bounded: the array already exists in memory
-    for (const auto &v : j) {
+    for (const auto & v : j) {
         if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
             return Status::error(ctx + ": " + what + " holds " + v.dump() + ", not a non-negative integer");
         out.push_back(v.get<uint64_t>());
@@ -80,7 +80,7 @@ Result<std::vector<uint64_t>> parse_uint_array(const json &j, const std::string 
 
 }  // namespace
 
-Result<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
+Result<SafetensorsFile> SafetensorsFile::open(const std::string & path) {
     auto file = MmapFile::open(path);
     if (!file.ok()) return Status::error("safetensors: " + file.status().message());
     SafetensorsFile f;
@@ -91,7 +91,7 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
     return f;
 }
 
-Result<SafetensorsFile> SafetensorsFile::open_memory(std::span<const uint8_t> bytes, const std::string &name) {
+Result<SafetensorsFile> SafetensorsFile::open_memory(std::span<const uint8_t> bytes, const std::string & name) {
     SafetensorsFile f;
     f.bytes_ = bytes;
     f.name_ = name;
@@ -99,7 +99,7 @@ Result<SafetensorsFile> SafetensorsFile::open_memory(std::span<const uint8_t> by
     return f;
 }
 
-const TensorView *SafetensorsFile::find(std::string_view name) const {
+const TensorView * SafetensorsFile::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
@@ -131,7 +131,7 @@ Status SafetensorsFile::parse() {
     tensors_.reserve(n_tensors);
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
     for (auto it = header->begin(); it != header->end(); ++it) {
-        const std::string &name = it.key();
+        const std::string & name = it.key();
         if (name == "__metadata__") {
             if (!it->is_object()) return Status::error(ctx + ": __metadata__ is not an object");
             for (auto m = it->begin(); m != it->end(); ++m) {
@@ -144,13 +144,13 @@ Status SafetensorsFile::parse() {
         const std::string tctx = ctx + ": tensor '" + printable(name) + "'";
         if (name.empty()) return Status::error(ctx + ": a tensor has an empty name");
         if (!it->is_object()) return Status::error(tctx + ": entry is not an object");
-        const json &e = *it;
+        const json & e = *it;
         if (!e.contains("dtype") || !e["dtype"].is_string()) return Status::error(tctx + ": missing string 'dtype'");
         if (!e.contains("shape")) return Status::error(tctx + ": missing 'shape'");
         if (!e.contains("data_offsets")) return Status::error(tctx + ": missing 'data_offsets'");
         const std::string dtype = e["dtype"].get<std::string>();
-        const Dtype *dt = nullptr;
-        for (const auto &d : kDtypes)
+        const Dtype * dt = nullptr;
+        for (const auto & d : kDtypes)
             if (dtype == d.name) dt = &d;
         if (dt == nullptr)
             return Status::error(tctx + ": dtype '" + printable(dtype) + "' is not supported (F32, F16 and BF16 are)");
@@ -194,7 +194,7 @@ Status SafetensorsFile::parse() {
     for (size_t i = 1; i < ranges.size(); ++i) {
         if (ranges[i - 1].second > ranges[i].first) {
             std::string a, b;
-            for (const auto &t : tensors_) {
+            for (const auto & t : tensors_) {
                 if (t.offset == data_offset_ + ranges[i - 1].first && t.size > 0 && a.empty())
                     a = std::string(t.name);
                 else if (t.offset == data_offset_ + ranges[i].first && t.size > 0 && b.empty())
@@ -206,12 +206,12 @@ Status SafetensorsFile::parse() {
     return ok_status();
 }
 
-const TensorView *SafetensorsModel::find(std::string_view name) const {
+const TensorView * SafetensorsModel::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
 }
 
-Result<SafetensorsModel> SafetensorsModel::open(const std::string &path) {
+Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
     SafetensorsModel m;
     m.path_ = path;
     std::error_code ec;
@@ -224,7 +224,7 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string &path) {
             p = p / "model.safetensors";
         } else {
             std::vector<fs::path> found;
-            for (const auto &e : fs::directory_iterator(p, ec))
+            for (const auto & e : fs::directory_iterator(p, ec))
                 if (e.path().extension() == ".safetensors") found.push_back(e.path());
             if (found.size() != 1)
                 return Status::error("safetensors: '" + path + "': directory holds " + std::to_string(found.size()) +
@@ -265,7 +265,7 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string &path) {
         }
         std::sort(shard_names.begin(), shard_names.end());
         shard_names.erase(std::unique(shard_names.begin(), shard_names.end()), shard_names.end());
-        for (const auto &s : shard_names) {
+        for (const auto & s : shard_names) {
             auto f = SafetensorsFile::open((index.parent_path() / s).string());
             if (!f.ok()) return f.status().with_context(ctx);
             m.shards_.push_back(std::move(*f));
@@ -282,7 +282,7 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string &path) {
     }
     // Merge: names must be unique across shards.
     size_t total = 0;
-    for (const auto &s : m.shards_) total += s.tensors().size();
+    for (const auto & s : m.shards_) total += s.tensors().size();
     m.tensors_.reserve(total);
     for (uint32_t si = 0; si < m.shards_.size(); ++si) {
         for (TensorView t : m.shards_[si].tensors()) {

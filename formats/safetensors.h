@@ -35,18 +35,18 @@ constexpr int kSafetensorsMaxJsonDepth = 64;
 // dtypes, shapes (overflow-safe), offsets inside the data section, sizes matching shapes, overlaps.
 class SafetensorsFile {
 public:
-    static Result<SafetensorsFile> open(const std::string& path);
+    static Result<SafetensorsFile> open(const std::string & path);
     // Parses bytes owned by the caller (kept alive by the caller for the reader's lifetime).
-    static Result<SafetensorsFile> open_memory(std::span<const uint8_t> bytes, const std::string& name);
+    static Result<SafetensorsFile> open_memory(std::span<const uint8_t> bytes, const std::string & name);
 
-    const std::string& path() const { return name_; }
+    const std::string & path() const { return name_; }
     uint64_t file_size() const { return bytes_.size(); }
     uint64_t data_offset() const { return data_offset_; }
     // Tensors in header order (JSON object order as written).
-    const std::vector<TensorView>& tensors() const { return tensors_; }
-    const TensorView* find(std::string_view name) const;
+    const std::vector<TensorView> & tensors() const { return tensors_; }
+    const TensorView * find(std::string_view name) const;
     // The "__metadata__" entries, in file order.
-    const std::vector<std::pair<std::string, std::string>>& metadata() const { return metadata_; }
+    const std::vector<std::pair<std::string, std::string>> & metadata() const { return metadata_; }
 
 private:
     SafetensorsFile() = default;
@@ -67,15 +67,15 @@ class SafetensorsModel {
 public:
     // `path`: a .safetensors file, a *.safetensors.index.json, or a directory holding
     // model.safetensors.index.json, model.safetensors, or exactly one *.safetensors file.
-    static Result<SafetensorsModel> open(const std::string& path);
+    static Result<SafetensorsModel> open(const std::string & path);
 
-    const std::vector<SafetensorsFile>& shards() const { return shards_; }
+    const std::vector<SafetensorsFile> & shards() const { return shards_; }
     // All tensors of all shards; TensorView::shard says which file holds each.
-    const std::vector<TensorView>& tensors() const { return tensors_; }
-    const TensorView* find(std::string_view name) const;
+    const std::vector<TensorView> & tensors() const { return tensors_; }
+    const TensorView * find(std::string_view name) const;
     // The index's "metadata" (values rendered as JSON text), or the single file's __metadata__.
-    const std::vector<std::pair<std::string, std::string>>& metadata() const { return metadata_; }
-    const std::string& path() const { return path_; }
+    const std::vector<std::pair<std::string, std::string>> & metadata() const { return metadata_; }
+    const std::string & path() const { return path_; }
 
 private:
     std::string path_;

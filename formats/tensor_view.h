@@ -20,7 +20,7 @@ struct TensorView {
     Type type = Type::F32;
     uint32_t n_dims = 0;
     std::array<int64_t, kMaxDims> ne{1, 1, 1, 1};
-    const void* data = nullptr;
+    const void * data = nullptr;
     uint64_t offset = 0;    // absolute byte offset of the data in its file
     uint64_t size = 0;      // bytes
     uint64_t checksum = 0;  // xxh3-64 of the bytes (.qnt only; 0 for other formats)

@@ -35,18 +35,18 @@ double now_s() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-[[noreturn]] void die(const Status& s) {
+[[noreturn]] void die(const Status & s) {
     std::fprintf(stderr, "bench_formats: %s\n", s.message().c_str());
     std::exit(1);
 }
 
-void check(const Status& s) {
+void check(const Status & s) {
     if (!s.ok()) die(s);
 }
 
 // Writes `layers` x 9 F16 tensors plus embeddings totalling about `total` bytes. With `random_data`
 // false the data is zeros (holes); otherwise a repeating random pattern.
-void write_model(const std::string& path, uint64_t total, int layers, bool random_data) {
+void write_model(const std::string & path, uint64_t total, int layers, bool random_data) {
     auto w = QntWriter::create(path);
     if (!w.ok()) die(w.status());
     check(w->add_string("general.architecture", "llama"));
@@ -98,7 +98,7 @@ void write_model(const std::string& path, uint64_t total, int layers, bool rando
     check(w->finish());
 }
 
-std::vector<int> parse_list(const std::string& s) {
+std::vector<int> parse_list(const std::string & s) {
     std::vector<int> out;
     size_t pos = 0;
     while (pos < s.size()) {
@@ -112,7 +112,7 @@ std::vector<int> parse_list(const std::string& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char ** argv) {
     std::string dir = fs::temp_directory_path().string();
     std::vector<int> sizes_gib = {1, 4, 16};
     int verify_mib = 1024, layers = 32;
@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     auto r = QntReader::open(path);
     if (!r.ok()) die(r.status());
     uint64_t bytes = 0;
-    for (const auto& t : r->tensors()) bytes += t.size;
+    for (const auto & t : r->tensors()) bytes += t.size;
     (void)r->verify();  // warm the page cache
     const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
     std::printf("\nverify() of %.0f MiB of random tensor data, page cache warm (median of 5)\n",

@@ -23,19 +23,19 @@ public:
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
     }
-    std::string file(const std::string &name) const { return (path_ / name).string(); }
-    const std::filesystem::path &path() const { return path_; }
+    std::string file(const std::string & name) const { return (path_ / name).string(); }
+    const std::filesystem::path & path() const { return path_; }
 
 private:
     std::filesystem::path path_;
 };
 
-inline std::vector<uint8_t> read_bytes(const std::string &path) {
+inline std::vector<uint8_t> read_bytes(const std::string & path) {
     std::ifstream f(path, std::ios::binary);
     return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-inline void write_bytes(const std::string &path, const std::vector<uint8_t> &bytes) {
+inline void write_bytes(const std::string & path, const std::vector<uint8_t> & bytes) {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f.write(reinterpret_cast<const char *>(bytes.data()), std::streamsize(bytes.size()));
 }
@@ -43,7 +43,7 @@ inline void write_bytes(const std::string &path, const std::vector<uint8_t> &byt
 inline std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
     std::mt19937 rng(seed);
     std::vector<uint8_t> out(n);
-    for (auto &b : out) b = uint8_t(rng());
+    for (auto & b : out) b = uint8_t(rng());
     return out;
 }
 

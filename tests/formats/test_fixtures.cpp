@@ -21,27 +21,27 @@ json load_expected() {
     return json::parse(f);
 }
 
-std::vector<uint8_t> from_hex(const std::string &hex) {
+std::vector<uint8_t> from_hex(const std::string & hex) {
     std::vector<uint8_t> out(hex.size() / 2);
     for (size_t i = 0; i < out.size(); ++i) out[i] = uint8_t(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
     return out;
 }
 
-ValueType value_type_from_gguf_name(const std::string &n) {
+ValueType value_type_from_gguf_name(const std::string & n) {
     static const std::pair<const char *, ValueType> kNames[] = {
         {"uint8", ValueType::U8},    {"int8", ValueType::I8},    {"uint16", ValueType::U16},
         {"int16", ValueType::I16},   {"uint32", ValueType::U32}, {"int32", ValueType::I32},
         {"float32", ValueType::F32}, {"bool", ValueType::Bool},  {"string", ValueType::String},
         {"array", ValueType::Array}, {"uint64", ValueType::U64}, {"int64", ValueType::I64},
         {"float64", ValueType::F64}};
-    for (auto &[name, t] : kNames)
+    for (auto & [name, t] : kNames)
         if (n == name) return t;
     FAIL("unknown type name " << n);
     return ValueType::U8;
 }
 
 // Compares a scalar stored as `type` with the JSON value the script wrote.
-void check_scalar(ValueType type, uint64_t bits, const json &want) {
+void check_scalar(ValueType type, uint64_t bits, const json & want) {
     Value v;
     v.type = type;
     v.scalar = bits;
@@ -55,7 +55,7 @@ void check_scalar(ValueType type, uint64_t bits, const json &want) {
         CHECK(v.as_int() == want.get<int64_t>());
 }
 
-void check_array(const Value &v, const json &want) {
+void check_array(const Value & v, const json & want) {
     REQUIRE(v.type == ValueType::Array);
     REQUIRE(v.count == want.size());
     for (size_t i = 0; i < want.size(); ++i) {
@@ -73,13 +73,13 @@ void check_array(const Value &v, const json &want) {
 }
 
 template <typename Views>
-void check_tensors(const Views &tensors, const json &want) {
+void check_tensors(const Views & tensors, const json & want) {
     REQUIRE(tensors.size() == want.size());
-    for (const auto &w : want) {
+    for (const auto & w : want) {
         const std::string name = w["name"];
         INFO("tensor " << name);
-        const TensorView *t = nullptr;
-        for (const auto &v : tensors)
+        const TensorView * t = nullptr;
+        for (const auto & v : tensors)
             if (v.name == name) t = &v;
         REQUIRE(t != nullptr);
         CHECK(uint32_t(t->type) == w["type"].get<uint32_t>());
@@ -104,10 +104,10 @@ TEST_CASE("fixtures: GGUF written by the gguf package reads back exactly", "[ggu
     CHECK(r->alignment() == e["alignment"].get<uint64_t>());
     CHECK(r->data_offset() % r->alignment() == 0);
     CHECK(r->metadata().size() == e["metadata"].size());
-    for (const auto &m : e["metadata"]) {
+    for (const auto & m : e["metadata"]) {
         const std::string key = m["key"];
         INFO("key " << key);
-        const Value *v = r->metadata().find(key);
+        const Value * v = r->metadata().find(key);
         REQUIRE(v != nullptr);
         const ValueType want_type = value_type_from_gguf_name(m["type"]);
         REQUIRE(v->type == want_type);
@@ -127,7 +127,7 @@ TEST_CASE("fixtures: GGUF written by the gguf package reads back exactly", "[ggu
     CHECK(r->metadata().get_string_array("tokenizer.ggml.tokens")->size() == 4);
     CHECK(*r->metadata().get_array<float>("tokenizer.ggml.scores") == std::vector<float>{0.0f, -1.5f, -2.25f, 3.0f});
     check_tensors(r->tensors(), e["tensors"]);
-    for (const auto &t : r->tensors()) CHECK(t.offset % r->alignment() == 0);
+    for (const auto & t : r->tensors()) CHECK(t.offset % r->alignment() == 0);
 }
 
 TEST_CASE("fixtures: safetensors written by the safetensors package reads back exactly", "[safetensors][fixtures]") {
@@ -137,7 +137,7 @@ TEST_CASE("fixtures: safetensors written by the safetensors package reads back e
     REQUIRE(f.ok());
     check_tensors(f->tensors(), e["tensors"]);
     REQUIRE(f->metadata().size() == e["metadata"].size());
-    for (const auto &[k, v] : f->metadata()) CHECK(e["metadata"][k].get<std::string>() == v);
+    for (const auto & [k, v] : f->metadata()) CHECK(e["metadata"][k].get<std::string>() == v);
     // The model-level API opens the same file, or a directory that holds it.
     auto m = SafetensorsModel::open(source_path("tests/fixtures/formats/tiny.safetensors"));
     REQUIRE(m.ok());

@@ -22,10 +22,10 @@ struct Run {
     std::string out;
 };
 
-Run run(const std::string& args, bool with_stderr = true) {
+Run run(const std::string & args, bool with_stderr = true) {
     Run r;
     const std::string cmd = binary_path("bin/quanta") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-    FILE* p = popen(cmd.c_str(), "r");
+    FILE * p = popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     char buf[4096];
     size_t n;
@@ -35,7 +35,7 @@ Run run(const std::string& args, bool with_stderr = true) {
     return r;
 }
 
-void write_small_model(const std::string& path) {
+void write_small_model(const std::string & path) {
     auto w = QntWriter::create(path);
     REQUIRE(w.ok());
     REQUIRE(w->add_string("general.architecture", "llama").ok());
@@ -43,7 +43,7 @@ void write_small_model(const std::string& path) {
     std::vector<std::string> vocab(1000, "tok");
     REQUIRE(w->add_array("tokenizer.ggml.tokens", std::span<const std::string>(vocab)).ok());
     REQUIRE(w->add_string("tokenizer.chat_template", "{{ messages }}").ok());
-    for (const char* name : {"tok_embd.weight", "blk.0.attn_q.weight", "blk.1.attn_q.weight"}) {
+    for (const char * name : {"tok_embd.weight", "blk.0.attn_q.weight", "blk.1.attn_q.weight"}) {
         const std::vector<int64_t> ne = {64, 4};
         const auto bytes = quanta::test::random_bytes(2 * 34 * 4, uint32_t(std::strlen(name)));
         REQUIRE(w->add_tensor(name, Type::Q8_0, ne, bytes.data(), bytes.size()).ok());

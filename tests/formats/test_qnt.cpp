@@ -38,7 +38,7 @@ std::vector<Written> tensors_of_every_type() {
     return out;
 }
 
-void write_model(const std::string& path, const std::vector<Written>& tensors, uint32_t alignment = 256) {
+void write_model(const std::string & path, const std::vector<Written> & tensors, uint32_t alignment = 256) {
     QntWriterOptions opt;
     opt.alignment = alignment;
     auto w = QntWriter::create(path, opt);
@@ -82,7 +82,7 @@ void write_model(const std::string& path, const std::vector<Written>& tensors, u
     REQUIRE(w->add_array("a.empty", std::span<const float>()).ok());
     REQUIRE(w->add_bool_array("a.bool", a_bool).ok());
     for (size_t i = 0; i < tensors.size(); ++i) {
-        const auto& t = tensors[i];
+        const auto & t = tensors[i];
         if (i % 2 == 0) {
             REQUIRE(w->add_tensor(t.name, t.type, t.ne, t.bytes.data(), t.bytes.size()).ok());
         } else {  // streamed in uneven pieces
@@ -112,7 +112,7 @@ TEST_CASE("qnt: every metadata type and every tensor type round-trip", "[qnt]") 
     write_model(path, tensors);
     // No temporary file is left beside the result.
     size_t n_files = 0;
-    for (auto& e : std::filesystem::directory_iterator(dir.path())) {
+    for (auto & e : std::filesystem::directory_iterator(dir.path())) {
         (void)e;
         ++n_files;
     }
@@ -121,7 +121,7 @@ TEST_CASE("qnt: every metadata type and every tensor type round-trip", "[qnt]") 
     auto r = QntReader::open(path);
     INFO(r.status().message());
     REQUIRE(r.ok());
-    const Metadata& m = r->metadata();
+    const Metadata & m = r->metadata();
     CHECK(*m.get_u8("t.u8") == 200);
     CHECK(*m.get_i8("t.i8") == -100);
     CHECK(*m.get_u16("t.u16") == 60000);
@@ -160,7 +160,7 @@ TEST_CASE("qnt: every metadata type and every tensor type round-trip", "[qnt]") 
 
     REQUIRE(r->tensors().size() == tensors.size());
     for (size_t i = 0; i < tensors.size(); ++i) {
-        const TensorView& v = r->tensors()[i];
+        const TensorView & v = r->tensors()[i];
         INFO(tensors[i].name);
         CHECK(v.name == tensors[i].name);
         CHECK(v.type == tensors[i].type);
@@ -199,7 +199,7 @@ TEST_CASE("qnt: verify names the tensor with a flipped byte", "[qnt]") {
     const std::string path = dir.file("m.qnt");
     const auto tensors = tensors_of_every_type();
     write_model(path, tensors);
-    const TensorView* target = nullptr;
+    const TensorView * target = nullptr;
     uint64_t offset = 0;
     {
         auto r = QntReader::open(path);
@@ -257,7 +257,7 @@ TEST_CASE("qnt: corrupt index bytes are refused (checksum) or reported (parser)"
             // Without the checksum the parser itself must stay safe: either an error or a valid view.
             auto r2 = QntReader::open_memory(bad, "bad", no_sum);
             if (r2.ok()) {
-                for (const auto& t : r2->tensors()) {
+                for (const auto & t : r2->tensors()) {
                     CHECK(t.offset + t.size <= bad.size());
                 }
             }
@@ -277,7 +277,7 @@ TEST_CASE("qnt: hostile headers are refused with the reason", "[qnt]") {
         std::memcpy(b.data() + at, &value, width);
         return b;
     };
-    auto message = [](const std::vector<uint8_t>& b) {
+    auto message = [](const std::vector<uint8_t> & b) {
         auto r = QntReader::open_memory(b, "h");
         REQUIRE(!r.ok());
         return r.status().message();
@@ -398,21 +398,21 @@ TEST_CASE("qnt: hostile tensor directories are refused with the reason", "[qnt]"
         REQUIRE(!r.ok());
         return r.status().message();
     };
-    auto put64 = [](std::vector<uint8_t>& b, size_t at, uint64_t v) { std::memcpy(b.data() + at, &v, 8); };
-    auto put32 = [](std::vector<uint8_t>& b, size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); };
-    CHECK_THAT(message([&](auto& b) { b[name_at + 8] = 'a'; }), Catch::Contains("'tensor_aa': duplicate tensor name"));
-    CHECK_THAT(message([&](auto& b) { b[name_at + 3] = char(0xC3); }), Catch::Contains("not valid UTF-8"));
-    CHECK_THAT(message([&](auto& b) { put64(b, offset_at, 0); }), Catch::Contains("overlap"));
-    CHECK_THAT(message([&](auto& b) { put64(b, offset_at, 65); }),
+    auto put64 = [](std::vector<uint8_t> & b, size_t at, uint64_t v) { std::memcpy(b.data() + at, &v, 8); };
+    auto put32 = [](std::vector<uint8_t> & b, size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); };
+    CHECK_THAT(message([&](auto & b) { b[name_at + 8] = 'a'; }), Catch::Contains("'tensor_aa': duplicate tensor name"));
+    CHECK_THAT(message([&](auto & b) { b[name_at + 3] = char(0xC3); }), Catch::Contains("not valid UTF-8"));
+    CHECK_THAT(message([&](auto & b) { put64(b, offset_at, 0); }), Catch::Contains("overlap"));
+    CHECK_THAT(message([&](auto & b) { put64(b, offset_at, 65); }),
                Catch::Contains("not a multiple of the alignment 64"));
-    CHECK_THAT(message([&](auto& b) { put64(b, offset_at, 1ull << 62); }),
+    CHECK_THAT(message([&](auto & b) { put64(b, offset_at, 1ull << 62); }),
                Catch::Contains("runs past the end of the data section"));
-    CHECK_THAT(message([&](auto& b) { put64(b, ne0_at, 1ull << 62); }), Catch::Contains("overflows"));
-    CHECK_THAT(message([&](auto& b) { put64(b, ne0_at, 0); }), Catch::Contains("dim 0 is 0"));
-    CHECK_THAT(message([&](auto& b) { put64(b, ne0_at, 31); }), Catch::Contains("needs 124"));
-    CHECK_THAT(message([&](auto& b) { put32(b, type_at, 200); }),
+    CHECK_THAT(message([&](auto & b) { put64(b, ne0_at, 1ull << 62); }), Catch::Contains("overflows"));
+    CHECK_THAT(message([&](auto & b) { put64(b, ne0_at, 0); }), Catch::Contains("dim 0 is 0"));
+    CHECK_THAT(message([&](auto & b) { put64(b, ne0_at, 31); }), Catch::Contains("needs 124"));
+    CHECK_THAT(message([&](auto & b) { put32(b, type_at, 200); }),
                Catch::Contains("type id 200 is unknown to this quanta") && Catch::Contains("upgrade quanta"));
-    CHECK_THAT(message([&](auto& b) { put32(b, ndims_at, 5); }), Catch::Contains("5 dims"));
-    CHECK_THAT(message([&](auto& b) { put32(b, name_at - 4, 0xFFFFFFF0u); }), Catch::Contains("exceeds the limit"));
-    CHECK_THAT(message([&](auto& b) { put32(b, name_at - 4, 0); }), Catch::Contains("empty name"));
+    CHECK_THAT(message([&](auto & b) { put32(b, ndims_at, 5); }), Catch::Contains("5 dims"));
+    CHECK_THAT(message([&](auto & b) { put32(b, name_at - 4, 0xFFFFFFF0u); }), Catch::Contains("exceeds the limit"));
+    CHECK_THAT(message([&](auto & b) { put32(b, name_at - 4, 0); }), Catch::Contains("empty name"));
 }

@@ -15,7 +15,7 @@ using quanta::test::TempDir;
 
 namespace {
 
-std::vector<uint8_t> make_file(const std::string& header, size_t data_bytes) {
+std::vector<uint8_t> make_file(const std::string & header, size_t data_bytes) {
     std::vector<uint8_t> b(8 + header.size() + data_bytes, 0x11);
     const uint64_t n = header.size();
     std::memcpy(b.data(), &n, 8);
@@ -23,7 +23,7 @@ std::vector<uint8_t> make_file(const std::string& header, size_t data_bytes) {
     return b;
 }
 
-std::string open_error(const std::string& header, size_t data_bytes) {
+std::string open_error(const std::string & header, size_t data_bytes) {
     const auto b = make_file(header, data_bytes);
     auto r = SafetensorsFile::open_memory(b, "h.safetensors");
     return r.ok() ? "OK" : r.status().message();
@@ -37,7 +37,7 @@ TEST_CASE("safetensors: a hand-built file opens with shapes reversed into ne", "
     auto r = SafetensorsFile::open_memory(b, "ok");
     INFO(r.status().message());
     REQUIRE(r.ok());
-    const TensorView* w = r->find("w");
+    const TensorView * w = r->find("w");
     REQUIRE(w != nullptr);
     CHECK(w->type == Type::BF16);
     CHECK(w->n_dims == 2);
@@ -114,12 +114,12 @@ TEST_CASE("safetensors: every truncation gives a clean error", "[safetensors]") 
 
 TEST_CASE("safetensors: sharded checkpoints are checked across shards", "[safetensors]") {
     TempDir dir;
-    auto shard = [&](const std::string& name, const std::string& tensor) {
+    auto shard = [&](const std::string & name, const std::string & tensor) {
         quanta::test::write_bytes(
             dir.file(name),
             make_file("{\"" + tensor + "\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8));
     };
-    auto index = [&](const std::string& json) {
+    auto index = [&](const std::string & json) {
         std::ofstream(dir.file("model.safetensors.index.json")) << json;
         auto m = SafetensorsModel::open(dir.path().string());
         return m.ok() ? std::string("OK") : m.status().message();

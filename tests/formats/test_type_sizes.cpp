@@ -10,7 +10,7 @@ using namespace quanta::formats;
 
 TEST_CASE("type sizes: formats and quant agree on every type", "[types]") {
     size_t n = 0;
-    for (const quant::TypeTraits& t : quant::all_types()) {
+    for (const quant::TypeTraits & t : quant::all_types()) {
         INFO(t.name);
         auto ts = type_size_from_id(t.id);
         REQUIRE(ts.has_value());

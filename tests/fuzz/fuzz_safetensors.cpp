@@ -5,11 +5,11 @@
 #include "formats/safetensors.h"
 #include "tests/fuzz/fuzz_common.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     auto r = quanta::formats::SafetensorsFile::open_memory({data, size}, "fuzz.safetensors");
     if (!r.ok()) return 0;
     volatile uint64_t sink = quanta::fuzz::touch_tensors(r->tensors());
-    for (const auto& [k, v] : r->metadata()) sink = sink + k.size() + v.size();
-    for (const auto& t : r->tensors()) sink = sink + (r->find(t.name) == &t);
+    for (const auto & [k, v] : r->metadata()) sink = sink + k.size() + v.size();
+    for (const auto & t : r->tensors()) sink = sink + (r->find(t.name) == &t);
     return 0;
 }

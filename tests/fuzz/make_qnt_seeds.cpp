@@ -9,12 +9,12 @@
 using namespace quanta;
 using namespace quanta::formats;
 
-static int fail(const Status& s) {
+static int fail(const Status & s) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
 }
 
-int main(int argc, char** argv) {
+int main(int argc, char ** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
         return 2;
