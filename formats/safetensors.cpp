@@ -206,6 +206,28 @@ Status SafetensorsFile::parse() {
     return ok_status();
 }
 
+Result<SafetensorsIndex> parse_safetensors_index(std::string_view text, const std::string & name) {
+    const std::string ctx = "safetensors index '" + name + "'";
+    if (text.size() > kSafetensorsMaxHeaderBytes) return Status::error(ctx + ": index file is too large");
+    auto j = parse_json(text, ctx);
+    if (!j.ok()) return j.status();
+    if (!j->is_object() || !j->contains("weight_map") || !(*j)["weight_map"].is_object())
+        return Status::error(ctx + ": no \"weight_map\" object");
+    SafetensorsIndex idx;
+    if (j->contains("metadata") && (*j)["metadata"].is_object())
+        for (auto it = (*j)["metadata"].begin(); it != (*j)["metadata"].end(); ++it)
+            idx.metadata.emplace_back(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
+    for (auto it = (*j)["weight_map"].begin(); it != (*j)["weight_map"].end(); ++it) {
+        if (!it->is_string()) return Status::error(ctx + ": weight_map['" + printable(it.key()) + "'] is not a string");
+        std::string shard = it->get<std::string>();
+        if (shard.empty() || shard.find('/') != std::string::npos || shard.find('\\') != std::string::npos ||
+            shard == "." || shard == "..")
+            return Status::error(ctx + ": shard name '" + printable(shard) + "' is not a plain file name");
+        idx.weight_map.emplace_back(it.key(), std::move(shard));
+    }
+    return idx;
+}
+
 const TensorView * SafetensorsModel::find(std::string_view name) const {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &tensors_[it->second];
@@ -244,25 +266,13 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
         const std::string ctx = "safetensors index '" + index.string() + "'";
         auto file = MmapFile::open(index.string());
         if (!file.ok()) return Status::error("safetensors: " + file.status().message());
-        if (file->size() > kSafetensorsMaxHeaderBytes) return Status::error(ctx + ": index file is too large");
-        auto j = parse_json(std::string_view(reinterpret_cast<const char *>(file->data()), size_t(file->size())), ctx);
-        if (!j.ok()) return j.status();
-        if (!j->is_object() || !j->contains("weight_map") || !(*j)["weight_map"].is_object())
-            return Status::error(ctx + ": no \"weight_map\" object");
-        if (j->contains("metadata") && (*j)["metadata"].is_object())
-            for (auto it = (*j)["metadata"].begin(); it != (*j)["metadata"].end(); ++it)
-                m.metadata_.emplace_back(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
+        auto idx = parse_safetensors_index(
+            std::string_view(reinterpret_cast<const char *>(file->data()), size_t(file->size())), index.string());
+        if (!idx.ok()) return idx.status();
+        m.metadata_ = idx->metadata;
         // Shards in the order their names sort (model-00001-of-N first).
         std::vector<std::string> shard_names;
-        for (auto it = (*j)["weight_map"].begin(); it != (*j)["weight_map"].end(); ++it) {
-            if (!it->is_string())
-                return Status::error(ctx + ": weight_map['" + printable(it.key()) + "'] is not a string");
-            const std::string shard = it->get<std::string>();
-            if (shard.empty() || shard.find('/') != std::string::npos || shard.find('\\') != std::string::npos ||
-                shard == "." || shard == "..")
-                return Status::error(ctx + ": shard name '" + printable(shard) + "' is not a plain file name");
-            shard_names.push_back(shard);
-        }
+        for (const auto & [tensor, shard] : idx->weight_map) shard_names.push_back(shard);
         std::sort(shard_names.begin(), shard_names.end());
         shard_names.erase(std::unique(shard_names.begin(), shard_names.end()), shard_names.end());
         for (const auto & s : shard_names) {
@@ -271,13 +281,11 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string & path) {
             m.shards_.push_back(std::move(*f));
         }
         // Every weight_map entry must be in the shard it names.
-        for (auto it = (*j)["weight_map"].begin(); it != (*j)["weight_map"].end(); ++it) {
-            const std::string shard = it->get<std::string>();
+        for (const auto & [tensor, shard] : idx->weight_map) {
             const size_t si =
                 size_t(std::lower_bound(shard_names.begin(), shard_names.end(), shard) - shard_names.begin());
-            if (m.shards_[si].find(it.key()) == nullptr)
-                return Status::error(ctx + ": tensor '" + printable(it.key()) + "' is not in its shard '" + shard +
-                                     "'");
+            if (m.shards_[si].find(tensor) == nullptr)
+                return Status::error(ctx + ": tensor '" + printable(tensor) + "' is not in its shard '" + shard + "'");
         }
     }
     // Merge: names must be unique across shards.

@@ -62,6 +62,16 @@ private:
     std::vector<std::pair<std::string, std::string>> metadata_;
 };
 
+// A parsed model.safetensors.index.json: which shard file holds each tensor.
+struct SafetensorsIndex {
+    std::vector<std::pair<std::string, std::string>> weight_map;  // tensor name -> shard file name
+    std::vector<std::pair<std::string, std::string>> metadata;    // "metadata", values as JSON text
+};
+
+// Parses an index's JSON text. Duplicate keys, a missing weight_map, non-string entries and shard
+// names that are not plain file names (empty, '/', '\\', ".", "..") are errors naming `name`.
+Result<SafetensorsIndex> parse_safetensors_index(std::string_view text, const std::string & name);
+
 // A checkpoint of one or more safetensors files, seen as one set of tensors.
 class SafetensorsModel {
 public:
