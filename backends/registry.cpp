@@ -40,9 +40,14 @@ std::unique_ptr<core::Backend> create_cpu_backend(int n_threads) {
 
 Result<std::unique_ptr<core::Backend>> create_backend(std::string_view name, int device) {
     if (name == "cpu") return create_cpu_backend(0);
-    // CUDA and Vulkan join here with one #if QUANTA_HAVE_* line each.
+    // CUDA and Vulkan join here with one #if QUANTA_HAVE_* line each once they run model ops;
+    // today they only probe devices (`quanta version`).
     (void)device;
-    return Status::error("backends: unknown or not compiled-in backend '" + std::string(name) + "'");
+    if (name == "cuda" || name == "vulkan") {
+        return Status::error("backends: '" + std::string(name) +
+                             "' finds devices but runs no model ops yet; use --backend cpu");
+    }
+    return Status::error("backends: unknown backend '" + std::string(name) + "' (cpu, cuda, vulkan)");
 }
 
 }  // namespace quanta::backends
