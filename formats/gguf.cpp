@@ -58,17 +58,7 @@ Status GgufReader::parse() {
     ValueLimits limits;
     limits.max_string_bytes = kGgufMaxStringBytes;
     limits.max_depth = kGgufMaxArrayDepth;
-    for (uint64_t i = 0; i < n_kv; ++i) {
-        std::string_view key;
-        QUANTA_TRY(r.read_string<uint64_t>(key, kGgufMaxKeyBytes, true, "metadata key"));
-        if (key.empty()) return r.error("metadata entry " + std::to_string(i) + " has an empty key");
-        uint32_t type = 0;
-        QUANTA_TRY(r.read(type, "metadata value type"));
-        Value value;
-        Status st = parse_value(r, type, value, limits);
-        if (!st.ok()) return Status::error(st.message() + " in metadata '" + printable(key) + "'");
-        QUANTA_TRY(metadata_.add(key, std::move(value)));
-    }
+    QUANTA_TRY(parse_metadata_entries<uint64_t>(r, n_kv, kGgufMaxKeyBytes, limits, metadata_));
     if (const Value * a = metadata_.find("general.alignment")) {
         if (a->type != ValueType::U32)
             return Status::error(ctx + ": general.alignment is " + value_type_name(a->type) + ", expected u32");

@@ -213,6 +213,25 @@ Status Metadata::add(std::string_view key, Value value) {
     return ok_status();
 }
 
+template <typename KeyLen>
+Status parse_metadata_entries(ByteReader & r, uint64_t count, uint64_t max_key_bytes, const ValueLimits & limits,
+                              Metadata & out) {
+    for (uint64_t i = 0; i < count; ++i) {
+        std::string_view key;
+        QUANTA_TRY(r.read_string<KeyLen>(key, max_key_bytes, true, "metadata key"));
+        if (key.empty()) return r.error("metadata entry " + std::to_string(i) + " has an empty key");
+        uint32_t type = 0;
+        QUANTA_TRY(r.read(type, "metadata value type"));
+        Value value;
+        Status st = parse_value(r, type, value, limits);
+        if (!st.ok()) return Status::error(st.message() + " in metadata '" + printable(key) + "'");
+        QUANTA_TRY(out.add(key, std::move(value)));
+    }
+    return ok_status();
+}
+template Status parse_metadata_entries<uint32_t>(ByteReader &, uint64_t, uint64_t, const ValueLimits &, Metadata &);
+template Status parse_metadata_entries<uint64_t>(ByteReader &, uint64_t, uint64_t, const ValueLimits &, Metadata &);
+
 const Value * Metadata::find(std::string_view key) const {
     auto it = index_.find(key);
     return it == index_.end() ? nullptr : &entries_[it->second].second;

@@ -120,4 +120,15 @@ private:
     std::unordered_map<std::string_view, size_t> index_;
 };
 
+// Reads `count` metadata entries, each <key: KeyLen length + UTF-8 bytes><u32 value type><value>,
+// into `out`. KeyLen is uint32_t in .qnt and uint64_t in GGUF; keys longer than `max_key_bytes`
+// are rejected. Errors name the entry index (empty key) or the key (bad value).
+template <typename KeyLen>
+Status parse_metadata_entries(ByteReader & r, uint64_t count, uint64_t max_key_bytes, const ValueLimits & limits,
+                              Metadata & out);
+extern template Status parse_metadata_entries<uint32_t>(ByteReader &, uint64_t, uint64_t, const ValueLimits &,
+                                                        Metadata &);
+extern template Status parse_metadata_entries<uint64_t>(ByteReader &, uint64_t, uint64_t, const ValueLimits &,
+                                                        Metadata &);
+
 }  // namespace quanta::formats

@@ -109,17 +109,7 @@ Status QntReader::parse(const QntOpenOptions & options) {
     ValueLimits limits;
     limits.max_string_bytes = kQntMaxStringBytes;
     limits.max_depth = 0;
-    for (uint32_t i = 0; i < meta_count; ++i) {
-        std::string_view key;
-        QUANTA_TRY(r.read_string<uint32_t>(key, kQntMaxKeyBytes, true, "metadata key"));
-        if (key.empty()) return r.error("metadata entry " + std::to_string(i) + " has an empty key");
-        uint32_t type = 0;
-        QUANTA_TRY(r.read(type, "metadata value type"));
-        Value value;
-        Status st = parse_value(r, type, value, limits);
-        if (!st.ok()) return Status::error(st.message() + " in metadata '" + printable(key) + "'");
-        QUANTA_TRY(metadata_.add(key, std::move(value)));
-    }
+    QUANTA_TRY(parse_metadata_entries<uint32_t>(r, meta_count, kQntMaxKeyBytes, limits, metadata_));
 
     tensors_.reserve(tensor_count);
     by_name_.reserve(tensor_count);
