@@ -89,6 +89,19 @@ inline void row_index(const BoundTensor & t, int64_t r, int64_t & i1, int64_t & 
     i3 = r / (t.ne[1] * t.ne[2]);
 }
 
+// Calls f(r, i1, i2, i3) for each row of t (dims 1..3) in this thread's contiguous share, r being
+// the flat row index. A template, so f inlines into the loop.
+template <typename F>
+inline void for_each_row(const BoundTensor & t, const KernelCtx & ctx, F && f) {
+    int64_t r0, r1;
+    split_range(t.nrows(), ctx.ith, ctx.nth, r0, r1);
+    for (int64_t r = r0; r < r1; ++r) {
+        int64_t i1, i2, i3;
+        row_index(t, r, i1, i2, i3);
+        f(r, i1, i2, i3);
+    }
+}
+
 // Keys [lo, hi) visible to a query at position pos among n_kv keys (key j has position j); see
 // core::AttentionParams. Positions come from user data, so any value is clamped, never trusted.
 inline void visible_keys(int64_t pos, int64_t n_kv, bool causal, int64_t window, int64_t & lo, int64_t & hi) {

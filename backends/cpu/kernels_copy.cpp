@@ -42,20 +42,16 @@ void k_copy(const BoundNode & n, const KernelCtx & ctx) {
     const BoundTensor & d = n.dst;
     float * tmp = reinterpret_cast<float *>(ctx.work + size_t(ctx.ith) * align64(size_t(x.ne[0]) * sizeof(float)));
     const RowCodec & dc = *row_codec(d.type);
-    int64_t r0, r1;
-    split_range(d.nrows(), ctx.ith, ctx.nth, r0, r1);
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(d, r, i1, i2, i3);
+    for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {
         char * out = row_ptr(d, i1, i2, i3);
         if (x.type == Type::F32 && d.type == Type::F32 && x.nb[0] == 4) {
             std::memcpy(out, row_ptr(x, i1, i2, i3), size_t(d.ne[0]) * 4);
-            continue;
+            return;
         }
         load_row_f32(x, i1, i2, i3, tmp);
         if (d.type == Type::F32) std::memcpy(out, tmp, size_t(d.ne[0]) * 4);
         else dc.from_f32(tmp, out, d.ne[0], nullptr);
-    }
+    });
 }
 
 void k_set_rows(const BoundNode & n, const KernelCtx & ctx) {

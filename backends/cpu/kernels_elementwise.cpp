@@ -18,12 +18,8 @@ void binary_rows(const BoundNode & n, const KernelCtx & ctx, F f) {
     const BoundTensor & a = n.src[0];
     const BoundTensor & b = n.src[1];
     const BoundTensor & d = n.dst;
-    int64_t r0, r1;
-    split_range(d.nrows(), ctx.ith, ctx.nth, r0, r1);
     const int64_t n0 = d.ne[0], b0 = b.ne[0];
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(d, r, i1, i2, i3);
+    for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {
         const float * pa = reinterpret_cast<const float *>(row_ptr(a, i1, i2, i3));
         const float * pb = reinterpret_cast<const float *>(row_ptr(b, i1 % b.ne[1], i2 % b.ne[2], i3 % b.ne[3]));
         float * pd = reinterpret_cast<float *>(row_ptr(d, i1, i2, i3));
@@ -32,22 +28,18 @@ void binary_rows(const BoundNode & n, const KernelCtx & ctx, F f) {
         } else {
             for (int64_t i = 0; i < n0; ++i) pd[i] = f(pa[i], pb[i % b0]);
         }
-    }
+    });
 }
 
 template <typename F>
 void unary_rows(const BoundNode & n, const KernelCtx & ctx, F f) {
     const BoundTensor & x = n.src[0];
     const BoundTensor & d = n.dst;
-    int64_t r0, r1;
-    split_range(d.nrows(), ctx.ith, ctx.nth, r0, r1);
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(d, r, i1, i2, i3);
+    for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {
         const float * px = reinterpret_cast<const float *>(row_ptr(x, i1, i2, i3));
         float * pd = reinterpret_cast<float *>(row_ptr(d, i1, i2, i3));
         for (int64_t i = 0; i < d.ne[0]; ++i) pd[i] = f(px[i]);
-    }
+    });
 }
 
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
@@ -96,11 +88,7 @@ void k_soft_max(const BoundNode & n, const KernelCtx & ctx) {
     const int32_t * pos = n.src[1].host<int32_t>();
     const BoundTensor & d = n.dst;
     const int64_t n_kv = d.ne[0];
-    int64_t r0, r1;
-    split_range(d.nrows(), ctx.ith, ctx.nth, r0, r1);
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(d, r, i1, i2, i3);
+    for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {
         const float * px = reinterpret_cast<const float *>(row_ptr(x, i1, i2, i3));
         float * pd = reinterpret_cast<float *>(row_ptr(d, i1, i2, i3));
         int64_t lo, hi;
@@ -115,24 +103,20 @@ void k_soft_max(const BoundNode & n, const KernelCtx & ctx) {
         }
         const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
         for (int64_t j = 0; j < n_kv; ++j) pd[j] *= inv;
-    }
+    });
 }
 
 void k_argmax(const BoundNode & n, const KernelCtx & ctx) {
     const BoundTensor & x = n.src[0];
     int32_t * out = n.dst.host<int32_t>();
-    int64_t r0, r1;
-    split_range(x.nrows(), ctx.ith, ctx.nth, r0, r1);
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(x, r, i1, i2, i3);
+    for_each_row(x, ctx, [&](int64_t r, int64_t i1, int64_t i2, int64_t i3) {
         const float * px = reinterpret_cast<const float *>(row_ptr(x, i1, i2, i3));
         int64_t best = 0;
         for (int64_t i = 1; i < x.ne[0]; ++i) {
             if (px[i] > px[best] || (std::isnan(px[best]) && !std::isnan(px[i]))) best = i;
         }
         out[r] = int32_t(best);
-    }
+    });
 }
 
 }  // namespace

@@ -59,11 +59,7 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
 
     if (convert) {
         float * tmp = reinterpret_cast<float *>(ctx.work + act_bytes(n, c) + size_t(ctx.ith) * 2 * align64(size_t(K) * sizeof(float)));
-        int64_t r0, r1;
-        split_range(x.nrows(), ctx.ith, ctx.nth, r0, r1);
-        for (int64_t r = r0; r < r1; ++r) {
-            int64_t i1, i2, i3;
-            row_index(x, r, i1, i2, i3);
+        for_each_row(x, ctx, [&](int64_t r, int64_t i1, int64_t i2, int64_t i3) {
             const char * src = row_ptr(x, i1, i2, i3);
             const float * f = reinterpret_cast<const float *>(src);
             if (x.type == Type::F16) {
@@ -73,7 +69,7 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
             char * dst = act + size_t(r) * arb;
             if (c.dot_with == Type::F32) std::memcpy(dst, f, size_t(K) * sizeof(float));
             else c.quantize_dot_with(f, dst, K, nullptr);
-        }
+        });
         ctx.barrier();
     }
 

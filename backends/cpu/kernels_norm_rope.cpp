@@ -24,17 +24,13 @@ void k_rms_norm(const BoundNode & n, const KernelCtx & ctx) {
     const float * w = n.src[1].host<float>();
     const BoundTensor & d = n.dst;
     const int64_t n0 = d.ne[0];
-    int64_t r0, r1;
-    split_range(d.nrows(), ctx.ith, ctx.nth, r0, r1);
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(d, r, i1, i2, i3);
+    for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {
         const float * px = reinterpret_cast<const float *>(row_ptr(x, i1, i2, i3));
         float * pd = reinterpret_cast<float *>(row_ptr(d, i1, i2, i3));
         const float ss = vec().dot_f32(px, px, n0);
         const float scale = 1.0f / std::sqrt(ss / float(n0) + eps);
         for (int64_t i = 0; i < n0; ++i) pd[i] = px[i] * scale * w[i];
-    }
+    });
 }
 
 // Inverse frequencies theta_i for i in [0, n_rot/2), after scaling; double, because angles reach
@@ -73,12 +69,8 @@ void k_rope(const BoundNode & n, const KernelCtx & ctx) {
     std::vector<float> cs(static_cast<size_t>(half));
     std::vector<float> sn(static_cast<size_t>(half));
     rope_freqs(p, inv_freq);
-    int64_t r0, r1;
-    split_range(d.nrows(), ctx.ith, ctx.nth, r0, r1);
     int64_t cached_token = -1;
-    for (int64_t r = r0; r < r1; ++r) {
-        int64_t i1, i2, i3;
-        row_index(d, r, i1, i2, i3);  // i1 head, i2 token
+    for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {  // i1 head, i2 token
         if (i2 != cached_token) {
             for (int64_t i = 0; i < half; ++i) {
                 const double a = double(pos[i2]) * inv_freq[size_t(i)];
@@ -97,7 +89,7 @@ void k_rope(const BoundNode & n, const KernelCtx & ctx) {
             pd[b] = x0 * sn[size_t(i)] + x1 * cs[size_t(i)];
         }
         for (int64_t i = p.n_rot; i < hd; ++i) pd[i] = px[i];
-    }
+    });
 }
 
 }  // namespace
