@@ -246,24 +246,15 @@ Result<const Value *> Metadata::get(std::string_view key, ValueType want) const 
     return v;
 }
 
-#define QUANTA_EXACT_GETTER(fn, T, VT)                   \
-    Result<T> Metadata::fn(std::string_view key) const { \
-        auto v = get(key, ValueType::VT);                \
-        if (!v.ok()) return v.status();                  \
-        T out;                                           \
-        std::memcpy(&out, &(*v)->scalar, sizeof(T));     \
-        return out;                                      \
+#define QUANTA_EXACT_GETTER(name, T, VT)                         \
+    Result<T> Metadata::get_##name(std::string_view key) const { \
+        auto v = get(key, ValueType::VT);                        \
+        if (!v.ok()) return v.status();                          \
+        T out;                                                   \
+        std::memcpy(&out, &(*v)->scalar, sizeof(T));             \
+        return out;                                              \
     }
-QUANTA_EXACT_GETTER(get_u8, uint8_t, U8)
-QUANTA_EXACT_GETTER(get_i8, int8_t, I8)
-QUANTA_EXACT_GETTER(get_u16, uint16_t, U16)
-QUANTA_EXACT_GETTER(get_i16, int16_t, I16)
-QUANTA_EXACT_GETTER(get_u32, uint32_t, U32)
-QUANTA_EXACT_GETTER(get_i32, int32_t, I32)
-QUANTA_EXACT_GETTER(get_u64, uint64_t, U64)
-QUANTA_EXACT_GETTER(get_i64, int64_t, I64)
-QUANTA_EXACT_GETTER(get_f32, float, F32)
-QUANTA_EXACT_GETTER(get_f64, double, F64)
+QUANTA_METADATA_NUMERIC_TYPES(QUANTA_EXACT_GETTER)
 #undef QUANTA_EXACT_GETTER
 
 Result<bool> Metadata::get_bool(std::string_view key) const {

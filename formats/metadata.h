@@ -34,6 +34,20 @@ enum class ValueType : uint32_t {
     I64 = 11,
     F64 = 12,
 };
+// The fixed-width numeric types as X(name, C++ type, ValueType), expanded into the typed Metadata
+// getters and QntWriter adders (bool and string are written out apart).
+#define QUANTA_METADATA_NUMERIC_TYPES(X) \
+    X(u8, uint8_t, U8)                   \
+    X(i8, int8_t, I8)                    \
+    X(u16, uint16_t, U16)                \
+    X(i16, int16_t, I16)                 \
+    X(u32, uint32_t, U32)                \
+    X(i32, int32_t, I32)                 \
+    X(u64, uint64_t, U64)                \
+    X(i64, int64_t, I64)                 \
+    X(f32, float, F32)                   \
+    X(f64, double, F64)
+
 const char * value_type_name(ValueType t);
 // Bytes of one element of a scalar type (0 for String and Array).
 size_t value_type_size(ValueType t);

@@ -144,20 +144,11 @@ Status QntWriter::add_raw(std::string_view key, uint32_t type, const void * byte
     return ok_status();
 }
 
-#define QUANTA_SCALAR_ADDER(fn, T, VT)                               \
-    Status QntWriter::fn(std::string_view key, T v) {                \
+#define QUANTA_SCALAR_ADDER(name, T, VT)                             \
+    Status QntWriter::add_##name(std::string_view key, T v) {        \
         return add_raw(key, uint32_t(ValueType::VT), &v, sizeof(T)); \
     }
-QUANTA_SCALAR_ADDER(add_u8, uint8_t, U8)
-QUANTA_SCALAR_ADDER(add_i8, int8_t, I8)
-QUANTA_SCALAR_ADDER(add_u16, uint16_t, U16)
-QUANTA_SCALAR_ADDER(add_i16, int16_t, I16)
-QUANTA_SCALAR_ADDER(add_u32, uint32_t, U32)
-QUANTA_SCALAR_ADDER(add_i32, int32_t, I32)
-QUANTA_SCALAR_ADDER(add_u64, uint64_t, U64)
-QUANTA_SCALAR_ADDER(add_i64, int64_t, I64)
-QUANTA_SCALAR_ADDER(add_f32, float, F32)
-QUANTA_SCALAR_ADDER(add_f64, double, F64)
+QUANTA_METADATA_NUMERIC_TYPES(QUANTA_SCALAR_ADDER)
 #undef QUANTA_SCALAR_ADDER
 
 Status QntWriter::add_bool(std::string_view key, bool v) {
