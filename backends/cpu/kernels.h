@@ -102,6 +102,15 @@ inline void for_each_row(const BoundTensor & t, const KernelCtx & ctx, F && f) {
     }
 }
 
+// True when row id `id`, read at index `at` of an ids tensor, lies in [0, n); otherwise records the
+// data error on ctx ("<what> <id> at <at> is out of range [0, <n>)") and the caller skips the row.
+inline bool row_id_in_range(int64_t id, int64_t at, int64_t n, const char * what, const KernelCtx & ctx) {
+    if (id >= 0 && id < n) return true;
+    ctx.fail(std::string(what) + " " + std::to_string(id) + " at " + std::to_string(at) + " is out of range [0, " +
+             std::to_string(n) + ")");
+    return false;
+}
+
 // Keys [lo, hi) visible to a query at position pos among n_kv keys (key j has position j); see
 // core::AttentionParams. Positions come from user data, so any value is clamped, never trusted.
 inline void visible_keys(int64_t pos, int64_t n_kv, bool causal, int64_t window, int64_t & lo, int64_t & hi) {

@@ -63,11 +63,7 @@ void k_set_rows(const BoundNode & n, const KernelCtx & ctx) {
     split_range(rows.ne[1], ctx.ith, ctx.nth, r0, r1);
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t id = ids[r];
-        if (id < 0 || id >= d.ne[1]) {
-            ctx.fail("set_rows: row id " + std::to_string(id) + " at " + std::to_string(r) + " is out of range [0, " +
-                     std::to_string(d.ne[1]) + ")");
-            continue;
-        }
+        if (!row_id_in_range(id, r, d.ne[1], "set_rows: row id", ctx)) continue;
         const float * src = reinterpret_cast<const float *>(rows.host<char>() + r * rows.nb[1]);
         char * out = d.host<char>() + id * d.nb[1];
         if (d.type == Type::F32) std::memcpy(out, src, size_t(d.ne[0]) * 4);

@@ -125,10 +125,8 @@ void k_get_rows(const BoundNode & n, const KernelCtx & ctx) {
     for (int64_t r = r0; r < r1; ++r) {
         float * out = reinterpret_cast<float *>(d.host<char>() + r * d.nb[1]);
         const int64_t id = ids[r];
-        if (id < 0 || id >= table.ne[1]) {
+        if (!row_id_in_range(id, r, table.ne[1], "get_rows: id", ctx)) {
             std::memset(out, 0, size_t(d.ne[0]) * sizeof(float));
-            ctx.fail("get_rows: id " + std::to_string(id) + " at " + std::to_string(r) + " is out of range [0, " +
-                     std::to_string(table.ne[1]) + ")");
             continue;
         }
         c.to_f32(table.host<char>() + id * table.nb[1], out, d.ne[0]);
