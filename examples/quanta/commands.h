@@ -17,6 +17,7 @@ void add_chat_command(CLI::App & app);
 void add_logits_command(CLI::App & app);
 void add_tokenize_commands(CLI::App & app);
 void add_perplexity_command(CLI::App & app);
+void add_bench_command(CLI::App & app);
 
 // Makes `run` the subcommand's action; a non-zero return becomes the process's exit code.
 void on_run(CLI::App * sub, std::function<int()> run);

@@ -35,6 +35,7 @@ int main(int argc, char ** argv) {
     add_logits_command(app);
     add_tokenize_commands(app);
     add_perplexity_command(app);
+    add_bench_command(app);
 
     CLI11_PARSE(app, argc, argv);
     return 0;
