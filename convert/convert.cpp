@@ -215,17 +215,13 @@ Status convert_gguf(const std::string & path, const std::string & output, const 
     return write_model(output, *hp, *tok, *plan, *policy, path, o, notes);
 }
 
-bool ends_with(const std::string & s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 Status convert_model(const std::string & input, const std::string & output, const ConvertOptions & o) {
     QUANTA_TRY(check_output(output, o));
     std::error_code ec;
     if (fs::is_directory(input, ec)) return convert_hf(input, output, o);
-    if (ends_with(input, ".gguf")) return convert_gguf(input, output, o);
+    if (input.ends_with(".gguf")) return convert_gguf(input, output, o);
     if (!fs::exists(input, ec)) return Status::error(input + ": no such file or directory");
     return Status::error(input + ": not a Hugging Face checkpoint directory or a .gguf file");
 }

@@ -27,10 +27,6 @@ bool more_bits_layer(int64_t il, int64_t n_layer) {
     return il < n_layer / 8 || il >= 7 * n_layer / 8 || (il - n_layer / 8) % 3 == 2;
 }
 
-bool ends_with(const std::string & s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 std::string type_policy_choices() {
@@ -88,7 +84,7 @@ Type choose_type(const TypePolicy & p, const arch::TensorSpec & spec, int64_t n_
         want = p.output;
     } else if (spec.name == "token_embd.weight") {
         want = p.embed;
-    } else if (p.mix && (ends_with(spec.name, "attn_v.weight") || ends_with(spec.name, "ffn_down.weight")) &&
+    } else if (p.mix && (spec.name.ends_with("attn_v.weight") || spec.name.ends_with("ffn_down.weight")) &&
                more_bits_layer(spec.layer, n_layer)) {
         want = p.more;
     }

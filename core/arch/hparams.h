@@ -13,14 +13,15 @@
 #include <vector>
 
 #include "formats/metadata.h"
+#include "core/ops.h"
 #include "formats/qnt.h"
 #include "quant/status.h"
 
 namespace quanta::arch {
 
 enum class Arch { Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma2, Gemma3 };
-enum class Activation { Silu, GeluTanh, GeluErf };
-enum class RopeScaling { None, Linear, Llama3 };
+using core::Activation;   // Silu, GeluTanh, GeluErf: the glu op's own enum
+using core::RopeScaling;  // None, Linear, Llama3: the rope op's own enum
 // Which dimensions rotate together: NeoX/HF (i, i + n_rot/2) or GPT-J/llama.cpp-permuted (2i, 2i+1).
 enum class RopePairing { Neox, Adjacent };
 

@@ -16,21 +16,8 @@ core::RopeParams rope_params(const arch::HParams & hp, int64_t il) {
     p.low_freq_factor = r.low_freq_factor;
     p.high_freq_factor = r.high_freq_factor;
     p.original_context = int32_t(r.original_ctx);
-    switch (r.scaling) {
-        case arch::RopeScaling::None: p.scaling = core::RopeScaling::None; break;
-        case arch::RopeScaling::Linear: p.scaling = core::RopeScaling::Linear; break;
-        case arch::RopeScaling::Llama3: p.scaling = core::RopeScaling::Llama3; break;
-    }
+    p.scaling = r.scaling;
     return p;
-}
-
-core::Activation activation(arch::Activation a) {
-    switch (a) {
-        case arch::Activation::Silu: return core::Activation::Silu;
-        case arch::Activation::GeluTanh: return core::Activation::GeluTanh;
-        case arch::Activation::GeluErf: return core::Activation::GeluErf;
-    }
-    return core::Activation::Silu;
 }
 
 // Builds one graph; weights become externals named as in the tensor table.
@@ -88,7 +75,7 @@ public:
     Tensor ffn(Tensor x, int64_t il) {
         Tensor gate = g_.mul_mat(w(blk(il, "ffn_gate.weight")), x);
         Tensor up = g_.mul_mat(w(blk(il, "ffn_up.weight")), x);
-        return g_.mul_mat(w(blk(il, "ffn_down.weight")), g_.glu(gate, up, activation(hp_.activation)));
+        return g_.mul_mat(w(blk(il, "ffn_down.weight")), g_.glu(gate, up, hp_.activation));
     }
 
     // Pre-norm residual block; Gemma 2/3 also norm each branch's output (post-norms).

@@ -23,6 +23,12 @@ void log_softmax(std::span<const float> logits, std::vector<double> & out) {
     for (size_t i = 0; i < logits.size(); ++i) out[i] = double(logits[i]) - lse;
 }
 
+double kl_divergence(std::span<const double> base_lp, std::span<const double> other_lp) {
+    double kl = 0;
+    for (size_t i = 0; i < base_lp.size(); ++i) kl += std::exp(base_lp[i]) * (base_lp[i] - other_lp[i]);
+    return std::max(0.0, kl);  // rounding can leave a tiny negative sum
+}
+
 Result<PerplexityResult> perplexity(Session & session, std::span<const int32_t> tokens, int32_t bos,
                                     const PerplexityOptions & o, const ScoredChunkFn & on_chunk) {
     if (o.n_ctx < 4) return Status::error("perplexity: the chunk length must be at least 4 tokens");

@@ -38,4 +38,7 @@ Result<PerplexityResult> perplexity(Session & session, std::span<const int32_t> 
 // log-softmax of one logit row, in double precision.
 void log_softmax(std::span<const float> logits, std::vector<double> & out);
 
+// KL(base || other) of two log-softmax rows of the same length.
+double kl_divergence(std::span<const double> base_lp, std::span<const double> other_lp);
+
 }  // namespace quanta::model

@@ -43,6 +43,19 @@ Status Session::init() {
     if (!wrapped.ok()) return wrapped.status();
     file_buffer_ = std::move(wrapped.value());
 
+    // Weights outside the mapping (norm scales with the offset added) are wrapped once, here.
+    const uint8_t * base_ptr = static_cast<const uint8_t *>(file_buffer_->host_data());
+    const uint8_t * end_ptr = base_ptr + file_buffer_->size();
+    for (const arch::TensorSpec & spec : model_.specs()) {
+        const Weight * w = model_.find(spec.name);
+        if (!w) continue;
+        const auto * data = static_cast<const uint8_t *>(w->data);
+        if (data >= base_ptr && data + w->bytes <= end_ptr) continue;
+        auto buf = cpu_.wrap_host(const_cast<uint8_t *>(data), w->bytes);
+        if (!buf.ok()) return buf.status();
+        owned_weights_.emplace(spec.name, std::move(buf.value()));
+    }
+
     const arch::HParams & hp = model_.hparams();
     const size_t row = quant::row_bytes(options_.kv_type, hp.head_dim * hp.n_head_kv);
     for (int64_t il = 0; il < 2 * hp.n_layer; ++il) {
@@ -73,17 +86,12 @@ Result<Session::Planned *> Session::planned(int64_t n_tokens, bool all_logits) {
 
     // Weights: in the mapped file (zero-copy) or in the model's own memory (offset norms).
     const uint8_t * base = static_cast<const uint8_t *>(file_buffer_->host_data());
-    const uint8_t * end = base + file_buffer_->size();
     for (const auto & [name, t] : p->graph.weights) {
-        const Weight * w = model_.find(name);
-        const auto * data = static_cast<const uint8_t *>(w->data);
-        if (data >= base && data + w->bytes <= end) {
-            QUANTA_TRY(p->executor->bind(t, *file_buffer_, size_t(data - base)));
+        if (auto owned = owned_weights_.find(name); owned != owned_weights_.end()) {
+            QUANTA_TRY(p->executor->bind(t, *owned->second, 0));
         } else {
-            auto buf = cpu_.wrap_host(const_cast<uint8_t *>(data), w->bytes);
-            if (!buf.ok()) return buf.status();
-            QUANTA_TRY(p->executor->bind(t, *buf.value(), 0));
-            owned_weights_.push_back(std::move(buf.value()));
+            const auto * data = static_cast<const uint8_t *>(model_.find(name)->data);
+            QUANTA_TRY(p->executor->bind(t, *file_buffer_, size_t(data - base)));
         }
     }
     for (size_t il = 0; il < p->graph.k_cache.size(); ++il) {
@@ -93,6 +101,14 @@ Result<Session::Planned *> Session::planned(int64_t n_tokens, bool all_logits) {
     QUANTA_TRY(p->executor->bind_new(p->graph.tokens, cpu_));
     QUANTA_TRY(p->executor->bind_new(p->graph.pos, cpu_));
     QUANTA_TRY(p->executor->prepare());
+    if (plans_.size() >= kMaxPlans) {
+        for (auto it = plans_.begin(); it != plans_.end(); ++it) {
+            if (it->first.first != 1 && it->first.first != options_.n_ubatch) {
+                plans_.erase(it);
+                break;
+            }
+        }
+    }
     Planned * out = p.get();
     plans_.emplace(key, std::move(p));
     return out;

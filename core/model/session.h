@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/backend.h"
@@ -58,8 +59,11 @@ private:
     SessionOptions options_;
     int64_t n_past_ = 0;
     core::BufferPtr file_buffer_;                  // the mapped model file, wrapped zero-copy
-    std::vector<core::BufferPtr> owned_weights_;   // weights not in the file (offset norms) or uploaded
+    std::map<std::string, core::BufferPtr> owned_weights_;  // weights not in the file (offset norms), wrapped once
     std::vector<core::BufferPtr> kv_;              // per layer: k then v
+    // Planned graphs by (n_tokens, all_logits). The decode (1) and full-chunk (n_ubatch) plans stay;
+    // plans for other chunk lengths (a prompt's remainder) are dropped beyond kMaxPlans.
+    static constexpr size_t kMaxPlans = 4;
     std::map<std::pair<int64_t, bool>, std::unique_ptr<Planned>> plans_;
 };
 

@@ -1,6 +1,5 @@
 // `quanta logits`: the logits of every position as a float32 .npy (n_tokens x n_vocab), plus the
 // token ids beside it (OUT.tokens.npy, int32) — what the oracle tests and cross-runtime checks use.
-#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,19 +46,6 @@ Status write_npy(const std::string & path, const char * descr, const void * data
     return ok_status();
 }
 
-Result<std::vector<int32_t>> parse_ids(const std::string & csv) {
-    std::vector<int32_t> ids;
-    std::stringstream in(csv);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (item.empty() || item.size() > 10 || std::stoll(item) > INT32_MAX) {
-            return Status::error("logits: '" + item + "' is not a token id");
-        }
-        ids.push_back(int32_t(std::stoll(item)));
-    }
-    return ids;
-}
-
 }  // namespace
 
 void add_logits_command(CLI::App & app) {
@@ -68,12 +54,7 @@ void add_logits_command(CLI::App & app) {
     CLI::App * sub = app.add_subcommand("logits", "Write the logits of every prompt position to a .npy file");
     add_model_options(sub, a);
     auto * p = sub->add_option("-p,--prompt", prompt, "Prompt text (tokenized with the model's tokenizer, BOS added)");
-    auto * t = sub->add_option("--tokens", tokens, "Token ids instead of text: 2,651,6037")
-                   ->check(CLI::Validator(
-                       [](std::string & s) {
-                           return s.find_first_not_of("0123456789,") == std::string::npos && !s.empty()
-                                      ? std::string() : std::string("token ids are comma-separated integers");
-                       }, "IDS"));
+    auto * t = sub->add_option("--tokens", tokens, "Token ids instead of text: 2,651,6037");
     p->excludes(t);
     sub->add_option("-o,--output", output, "Output .npy (float32, n_tokens x n_vocab); ids go to OUTPUT.tokens.npy")->required();
     on_run(sub, [] {
@@ -85,8 +66,8 @@ void add_logits_command(CLI::App & app) {
         if (tokens.empty()) {
             ids = m->tokenizer->encode(prompt);
         } else {
-            auto parsed = parse_ids(tokens);
-            if (!parsed.ok()) return report(parsed.status());
+            auto parsed = parse_token_ids(tokens);
+            if (!parsed.ok()) return report(parsed.status().with_context("logits"));
             ids = std::move(parsed.value());
         }
         if (ids.empty()) return report(Status::error("logits: the prompt has no tokens"));

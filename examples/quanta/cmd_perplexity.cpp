@@ -115,9 +115,7 @@ void add_perplexity_command(CLI::App & app) {
                     }
                     lb.resize(size_t(n_vocab));
                     for (int64_t i = 0; i < n_vocab; ++i) lb[size_t(i)] = quant::fp16_to_fp32(half[size_t(i)]);
-                    double d = 0;
-                    for (int64_t i = 0; i < n_vocab; ++i) d += std::exp(lb[size_t(i)]) * (lb[size_t(i)] - lp[size_t(i)]);
-                    kl.kl.push_back(std::max(0.0, d));
+                    kl.kl.push_back(model::kl_divergence(lb, lp));
                     kl.top1 += std::max_element(lb.begin(), lb.end()) - lb.begin() ==
                                std::max_element(lp.begin(), lp.end()) - lp.begin();
                     kl.base_nll -= lb[size_t(targets[r])];

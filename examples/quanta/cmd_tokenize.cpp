@@ -66,17 +66,9 @@ void add_tokenize_commands(CLI::App & app) {
     on_run(detok, [] {
         auto tk = open_tokenizer(model);
         if (!tk.ok()) return report(tk.status());
-        std::vector<int32_t> list;
-        std::stringstream in(ids);
-        std::string item;
-        while (std::getline(in, item, ',')) {
-            try {
-                list.push_back(int32_t(std::stol(item)));
-            } catch (const std::exception &) {
-                return report(Status::error("detokenize: '" + item + "' is not a token id"));
-            }
-        }
-        const std::string s = tk->decode(list);
+        auto list = parse_token_ids(ids);
+        if (!list.ok()) return report(list.status().with_context("detokenize"));
+        const std::string s = tk->decode(*list);
         std::fwrite(s.data(), 1, s.size(), stdout);
         std::printf("\n");
         return 0;

@@ -4,6 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "quant/status.h"
 
 namespace quanta::cli {
@@ -21,6 +25,9 @@ void add_bench_command(CLI::App & app);
 
 // Makes `run` the subcommand's action; a non-zero return becomes the process's exit code.
 void on_run(CLI::App * sub, std::function<int()> run);
+
+// "2,651,6037" -> ids; anything that is not a non-negative 32-bit integer is an error naming it.
+Result<std::vector<int32_t>> parse_token_ids(const std::string & csv);
 
 // Turns a Status into one line on stderr and exit code 1 (0 when ok).
 int report(const Status & status);

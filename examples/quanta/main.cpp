@@ -1,4 +1,6 @@
 // The `quanta` command: CLI11 subcommands, one file each (see commands.h).
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 
 #include "examples/quanta/commands.h"
@@ -9,6 +11,22 @@ int report(const Status & status) {
     if (status.ok()) return 0;
     std::fprintf(stderr, "quanta: error: %s\n", status.message().c_str());
     return 1;
+}
+
+Result<std::vector<int32_t>> parse_token_ids(const std::string & csv) {
+    std::vector<int32_t> ids;
+    size_t start = 0;
+    while (start <= csv.size()) {
+        const size_t end = std::min(csv.find(',', start), csv.size());
+        const std::string item = csv.substr(start, end - start);
+        if (item.empty() || item.size() > 10 || item.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoll(item) > INT32_MAX) {
+            return Status::error("'" + item + "' is not a token id (expected comma-separated ids such as 2,651,6037)");
+        }
+        ids.push_back(int32_t(std::stoll(item)));
+        start = end + 1;
+    }
+    return ids;
 }
 
 void on_run(CLI::App * sub, std::function<int()> run) {

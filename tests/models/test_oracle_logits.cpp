@@ -17,6 +17,7 @@
 #include "backends/registry.h"
 #include "convert/convert.h"
 #include "core/model/model.h"
+#include "core/model/perplexity.h"
 #include "core/model/session.h"
 #include "tests/models/model_fixtures.h"
 #include "tests/support.h"
@@ -36,19 +37,10 @@ double max_abs_diff(const float * a, const float * b, size_t n) {
 
 // KL(p_ref || p) of the softmaxes of two logit rows.
 double kl_divergence(const float * ref, const float * got, int64_t n) {
-    auto log_softmax = [n](const float * x, std::vector<double> & out) {
-        const double mx = *std::max_element(x, x + n);
-        double sum = 0;
-        for (int64_t i = 0; i < n; ++i) sum += std::exp(double(x[i]) - mx);
-        out.resize(size_t(n));
-        for (int64_t i = 0; i < n; ++i) out[size_t(i)] = double(x[i]) - mx - std::log(sum);
-    };
     std::vector<double> lp, lq;
-    log_softmax(ref, lp);
-    log_softmax(got, lq);
-    double kl = 0;
-    for (int64_t i = 0; i < n; ++i) kl += std::exp(lp[size_t(i)]) * (lp[size_t(i)] - lq[size_t(i)]);
-    return kl;
+    model::log_softmax(std::span(ref, size_t(n)), lp);
+    model::log_softmax(std::span(got, size_t(n)), lq);
+    return model::kl_divergence(lp, lq);
 }
 
 }  // namespace

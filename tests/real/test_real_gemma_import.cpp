@@ -17,16 +17,8 @@
 using namespace quanta;
 namespace fs = std::filesystem;
 
-static std::string gemma_gguf() {
-    if (const char * p = std::getenv("QUANTA_GEMMA_GGUF")) return p;
-    const char * home = std::getenv("HOME");
-    const char * cache = std::getenv("QUANTA_CACHE");
-    return (cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache/quanta") +
-           "/gemma-3-270m-q4_k_m.gguf";
-}
-
 TEST_CASE("real: Gemma 3 270M GGUF imports bit-exactly", "[real]") {
-    const std::string gguf_path = gemma_gguf();
+    const std::string gguf_path = real_gemma_gguf();
     if (!fs::exists(gguf_path)) {
         QUANTA_SKIP("real model not downloaded (" << gguf_path << "): scripts/fetch-gemma.sh needs PyPI");
     }

