@@ -9,6 +9,7 @@ packages=(
   libxxhash-dev libstb-dev libcli11-dev catch2 nlohmann-json3-dev libpcre2-dev libhwy-dev
   libvulkan-dev glslc glslang-tools spirv-tools mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   python3-venv
+  g++-aarch64-linux-gnu qemu-user
 )
 
 missing=()

@@ -132,6 +132,10 @@ TEST_CASE("dispatcher reports the ISA it chose", "[quant][simd]") {
     // A capped request never returns kernels above the CPU's level.
     for (const TypeTraits & t : all_types()) CHECK(int(kernels(t.type, Isa::Avx512Vnni).isa) <= int(level));
     std::cout << "quant: cpu_isa_level = " << cpu_isa() << std::endl;
+#if defined(__aarch64__)
+    // The cross build under qemu (scripts/neon-check.sh) is only worth something if NEON ran.
+    CHECK(cpu_isa() == "neon");
+#endif
 }
 
 TEST_CASE("multi-row dots equal the single-row dot bit for bit", "[quant][simd]") {
