@@ -10,6 +10,8 @@
 #include "quant/fp.h"
 #include "quant/kquants.h"
 #include "quant/legacy.h"
+#include "quant/qt2.h"
+#include "quant/qt3.h"
 #include "quant/qt4.h"
 #include "quant/status.h"
 
@@ -45,6 +47,8 @@ constexpr Codec codec_for(Type t) {
         case Type::IQ4_XS: return {quantize_row_iq4_xs, dequantize_row_iq4_xs, dot_row_iq4_xs, false};
         case Type::QT4: return {quantize_row_qt4, dequantize_row_qt4, dot_row_qt4, false};
         case Type::Q8_KH: return {quantize_row_q8_kh, dequantize_row_q8_kh, dot_row_q8_kh, true};
+        case Type::QT3: return {quantize_row_qt3, dequantize_row_qt3, dot_row_qt3, false};
+        case Type::QT2: return {quantize_row_qt2, dequantize_row_qt2, dot_row_qt2, false};
     }
     return {nullptr, nullptr, nullptr, false};
 }

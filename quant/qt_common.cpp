@@ -1,0 +1,135 @@
+// quant/qt_common.cpp — the block quantizer QT3 and QT2 share (contract in qt_common.h).
+//
+// Same search as QT4's (quant/qt4.cpp), written once for any small grid and with element weights,
+// so QT3 and QT2 differ only in their grid and their bit packing.
+#include "quant/qt_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "quant/qt4.h"
+#include "quant/status.h"
+
+namespace quanta::quant {
+
+namespace {
+
+inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+}  // namespace
+
+QtGrid make_qt_grid(const int8_t * levels, int n_levels) {
+    QUANTA_CHECK(n_levels == 4 || n_levels == 8);
+    QtGrid g{};
+    g.n_levels = n_levels;
+    g.shift = n_levels == 8 ? 1 : 2;
+    int8_t rep[16];
+    for (int k = 0; k < n_levels; ++k) g.levels[k] = levels[k];
+    for (int k = 0; k < 16; ++k) rep[k] = levels[k >> g.shift];
+    for (int k = 1; k < n_levels; ++k) QUANTA_CHECK(levels[k - 1] < levels[k]);
+    g.lut = make_grid_lut(rep);
+    return g;
+}
+
+void qt_rotate_and_weigh(const float * src, const float * importance, float * x, float * w) {
+    std::memcpy(x, src, sizeof(float) * kQTBlock);
+    for (int r = 0; r < kQTBlock / kRotation; ++r) {
+        rotate_256(x + r * kRotation);
+        float wr = 1.0f;
+        if (importance) {
+            float ew[kRotation];
+            element_weights(importance + r * kRotation, kRotation, ew);
+            double s = 0.0;
+            for (float v : ew) s += double(v);
+            wr = float(s / kRotation);
+            if (!(wr > 0.0f) || !std::isfinite(wr)) wr = 1.0f;
+        }
+        for (int k = 0; k < kRotation; ++k) w[r * kRotation + k] = wr;
+    }
+}
+
+void qt_quantize_block(const float * x, const float * w, const QtGrid & grid, QtHeader & h, uint8_t * idx) {
+    int ls[kQTBlock / kQTSub];
+    h.d = qt_quantize_scales(x, w, grid, kQTSub, ls, idx);
+    qt_pack_header(ls, h);
+}
+
+uint16_t qt_quantize_scales(const float * x, const float * w, const QtGrid & grid, int sub, int * ls, uint8_t * idx) {
+    const int n_sub = kQTBlock / sub;
+    const GridLut & lut = grid.lut;
+    const int sh = grid.shift;
+    float sc[kQTBlock / 8];
+    float amax = 0.0f;
+    for (int j = 0; j < n_sub; ++j) {
+        uint8_t q16[kQTBlock];
+        sc[j] = search_scale_grid(x + sub * j, w + sub * j, sub, lut, q16);
+        amax = std::max(amax, std::fabs(sc[j]));
+    }
+    uint16_t d16 = fp32_to_fp16(amax / 63.0f);
+    auto sub_error = [&](int j, int l, float ds) {
+        const float dl = ds * float(l);
+        const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
+        float e = 0.0f;
+        for (int k = sub * j; k < sub * j + sub; ++k) {
+            const float v = dl * float(grid.levels[grid_index(lut, x[k] * idl) >> sh]) - x[k];
+            e += w[k] * v * v;
+        }
+        return e;
+    };
+    for (int pass = 0; pass < 2; ++pass) {
+        const float ds = fp16_to_fp32(d16);
+        const float ids = ds != 0.0f ? 1.0f / ds : 0.0f;
+        for (int j = 0; j < n_sub; ++j) {
+            const int base = clampi(round_away(sc[j] * ids), -63, 63);
+            int best = base;
+            float best_e = sub_error(j, base, ds);
+            for (int l : {base - 1, base + 1}) {
+                if (l < -63 || l > 63) continue;
+                const float e = sub_error(j, l, ds);
+                if (e < best_e) { best_e = e; best = l; }
+            }
+            ls[j] = best;
+            const float dl = ds * float(best);
+            const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
+            for (int k = sub * j; k < sub * j + sub; ++k) idx[k] = uint8_t(grid_index(lut, x[k] * idl) >> sh);
+        }
+        if (pass == 1) break;
+        // Weighted least-squares refit of the super-scale for the chosen scales and levels.
+        double sxu = 0.0, suu = 0.0;
+        for (int k = 0; k < kQTBlock; ++k) {
+            const double u = double(ls[k / sub]) * grid.levels[idx[k]];
+            sxu += double(w[k]) * double(x[k]) * u;
+            suu += double(w[k]) * u * u;
+        }
+        if (suu > 0.0) {
+            const uint16_t nd = fp32_to_fp16(float(sxu / suu));
+            if (fp16_to_fp32(nd) > 0.0f) {
+                for (int j = 0; j < n_sub; ++j) sc[j] = float(ls[j]) * fp16_to_fp32(d16);
+                d16 = nd;
+            }
+        }
+    }
+    return d16;
+}
+
+void qt_pack_header(const int * ls, QtHeader & h) {
+    std::memset(h.scales_l, 0, sizeof h.scales_l);
+    std::memset(h.scales_h, 0, sizeof h.scales_h);
+    h.signs = 0;
+    for (int j = 0; j < kQTBlock / kQTSub; ++j) {
+        const int m = ls[j] < 0 ? -ls[j] : ls[j];
+        h.scales_l[j >> 1] = uint8_t(h.scales_l[j >> 1] | ((m & 0xF) << (4 * (j & 1))));
+        h.scales_h[j >> 2] = uint8_t(h.scales_h[j >> 2] | ((m >> 4) << (2 * (j & 3))));
+        if (ls[j] < 0) h.signs = uint16_t(h.signs | (1u << j));
+    }
+}
+
+void qt_pack2(const uint8_t * idx, uint8_t * plane) {
+    std::memset(plane, 0, 128);
+    for (int e = 0; e < kQTBlock; ++e) {
+        plane[16 * (e >> 6) + (e & 15)] = uint8_t(plane[16 * (e >> 6) + (e & 15)] | ((idx[e] & 3) << (2 * ((e >> 4) & 3))));
+    }
+}
+
+}  // namespace quanta::quant
