@@ -76,6 +76,7 @@ void fill(Isa isa, IsaKernels & k) {
     (void)k;
 #if defined(QUANTA_HAVE_X86_SIMD)
     if (isa == Isa::Avx2) fill_kernels_avx2(k);
+    if (isa == Isa::Avx2) fill_qt_avx2(k);
     if (isa == Isa::Avx512) fill_kernels_avx512(k);
     if (isa == Isa::Avx512Vnni) fill_kernels_avx512vnni(k);
 #endif

@@ -23,6 +23,7 @@ struct IsaKernels {
 // Defined only in x86-64 builds (quant/CMakeLists.txt adds the files with their flags).
 void fill_kernels_avx2(IsaKernels & k);
 void fill_rows_avx2(IsaKernels & k);  // called by fill_kernels_avx2
+void fill_qt_avx2(IsaKernels & k);    // QT3 / QT2 (avx2_qt.cpp), called by dispatch.cpp
 void fill_kernels_avx512(IsaKernels & k);
 void fill_kernels_avx512vnni(IsaKernels & k);
 // Defined only in aarch64 builds.
