@@ -6,10 +6,12 @@
 #include "quant/dispatch.h"
 
 #if QUANTA_HAVE_CUDA
+#include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/probe.h"
 #endif
 #if QUANTA_HAVE_VULKAN
 #include "backends/vulkan/probe.h"
+#include "backends/vulkan/vk_backend.h"
 #endif
 
 namespace quanta::backends {
@@ -40,8 +42,16 @@ std::unique_ptr<core::Backend> create_cpu_backend(int n_threads) {
 
 Result<std::unique_ptr<core::Backend>> create_backend(std::string_view name, int device) {
     if (name == "cpu") return create_cpu_backend(0);
-    // CUDA and Vulkan join here with one #if QUANTA_HAVE_* line each once they run model ops;
-    // today they only probe devices (`quanta version`).
+#if QUANTA_HAVE_VULKAN
+    if (name == "vulkan") {
+        auto vk = vulkan::VkBackend::create(device);
+        if (!vk.ok()) return vk.status();
+        return std::unique_ptr<core::Backend>(std::move(vk.value()));
+    }
+#endif
+#if QUANTA_HAVE_CUDA
+    if (name == "cuda") return cuda::create_backend(device);
+#endif
     (void)device;
     if (name == "cuda" || name == "vulkan") {
         return Status::error("backends: '" + std::string(name) +

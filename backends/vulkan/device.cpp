@@ -1,7 +1,9 @@
 #include "backends/vulkan/device.h"
 
+#include <cstdio>
 #include <vector>
 
+#include "backends/vulkan/pipeline_cache.h"
 #include "backends/vulkan/shaders.h"
 
 namespace quanta::backends::vulkan {
@@ -43,6 +45,17 @@ Status Device::init(int index) {
         if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) { queue_family_ = i; found = true; }
     }
     if (!found) return Status::error("vulkan: device '" + info_.name + "' has no compute queue");
+    timestamp_bits_ = families[queue_family_].timestampValidBits;
+
+    VkPhysicalDeviceProperties props{};
+    vkGetPhysicalDeviceProperties(info_.handle, &props);
+    limits_ = props.limits;
+    if (limits_.timestampPeriod <= 0.0f) timestamp_bits_ = 0;
+    vkGetPhysicalDeviceMemoryProperties(info_.handle, &memory_);
+    // Unified memory: lavapipe and integrated GPUs, whose device-local memory is plain host memory.
+    unified_ = (info_.type == "cpu" || info_.type == "integrated") &&
+               memory_type(~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                    VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0) != UINT32_MAX;
 
     // Enable what the device has; shaders that need a feature check info_.features first.
     VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
@@ -78,12 +91,53 @@ Status Device::init(int index) {
 
     VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     QUANTA_VK(vkCreateFence(device_, &fence_info, nullptr, &fence_), "vkCreateFence");
+
+    pipeline_cache_path_ = pipeline_cache_path(props);
+    std::vector<char> blob = load_pipeline_cache(pipeline_cache_path_, props);
+    VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    cache_info.initialDataSize = blob.size();
+    cache_info.pInitialData = blob.empty() ? nullptr : blob.data();
+    if (vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_) != VK_SUCCESS) {
+        // The driver rejected the blob despite a matching header: start empty.
+        std::fprintf(stderr, "quanta: warning: vulkan: the driver rejected pipeline cache '%s'; starting empty\n",
+                     pipeline_cache_path_.c_str());
+        cache_info.initialDataSize = 0;
+        cache_info.pInitialData = nullptr;
+        blob.clear();
+        QUANTA_VK(vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_), "vkCreatePipelineCache");
+    }
+    pipeline_cache_loaded_ = blob.size();
     return ok_status();
+}
+
+void Device::save_pipeline_cache() {
+    if (!pipeline_cache_ || pipeline_cache_path_.empty()) return;
+    size_t size = 0;
+    if (vkGetPipelineCacheData(device_, pipeline_cache_, &size, nullptr) != VK_SUCCESS || size == 0) return;
+    if (size == pipeline_cache_loaded_) return;  // nothing new compiled
+    std::vector<char> data(size);
+    if (vkGetPipelineCacheData(device_, pipeline_cache_, &size, data.data()) != VK_SUCCESS) return;
+    data.resize(size);
+    vulkan::save_pipeline_cache(pipeline_cache_path_, data);
+    pipeline_cache_loaded_ = size;
+}
+
+uint32_t Device::memory_type(uint32_t type_bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags prefer) const {
+    uint32_t fallback = UINT32_MAX;
+    for (uint32_t i = 0; i < memory_.memoryTypeCount; ++i) {
+        const VkMemoryPropertyFlags f = memory_.memoryTypes[i].propertyFlags;
+        if (!(type_bits & (1u << i)) || (f & want) != want) continue;
+        if ((f & prefer) == prefer) return i;
+        if (fallback == UINT32_MAX) fallback = i;
+    }
+    return fallback;
 }
 
 Device::~Device() {
     if (!device_) return;
     vkDeviceWaitIdle(device_);
+    save_pipeline_cache();
+    if (pipeline_cache_) vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
     for (auto & [name, p] : pipelines_) {
         vkDestroyPipeline(device_, p->pipeline, nullptr);
         vkDestroyPipelineLayout(device_, p->layout, nullptr);
@@ -95,11 +149,8 @@ Device::~Device() {
     vkDestroyDevice(device_, nullptr);
 }
 
-Result<Buffer> Device::alloc(size_t bytes) {
-    if (bytes == 0 || bytes > info_.features.max_storage_buffer_range) {
-        return Status::error("vulkan: buffer of " + std::to_string(bytes) + " bytes is outside the device's range (1.." +
-                             std::to_string(info_.features.max_storage_buffer_range) + ")");
-    }
+Result<Buffer> Device::alloc(size_t bytes, Memory memory) {
+    if (bytes == 0) return Status::error("vulkan: buffer of 0 bytes");
     Buffer b;
     b.bytes = bytes;
     VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -110,26 +161,27 @@ Result<Buffer> Device::alloc(size_t bytes) {
 
     VkMemoryRequirements req{};
     vkGetBufferMemoryRequirements(device_, b.buffer, &req);
-    VkPhysicalDeviceMemoryProperties mem{};
-    vkGetPhysicalDeviceMemoryProperties(info_.handle, &mem);
-    const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    uint32_t type = UINT32_MAX;
-    for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
-        if ((req.memoryTypeBits & (1u << i)) && (mem.memoryTypes[i].propertyFlags & want) == want) { type = i; break; }
-    }
+    const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    const uint32_t type = memory == Memory::Host
+                              ? memory_type(req.memoryTypeBits, host, unified_ ? VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT : 0)
+                              : memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
     if (type == UINT32_MAX) {
         vkDestroyBuffer(device_, b.buffer, nullptr);
-        return Status::error("vulkan: device '" + info_.name + "' has no host-visible coherent memory");
+        return Status::error("vulkan: device '" + info_.name + "' has no " +
+                             (memory == Memory::Host ? "host-visible coherent" : "device-local") + " memory");
     }
     VkMemoryAllocateInfo alloc_info{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     alloc_info.allocationSize = req.size;
     alloc_info.memoryTypeIndex = type;
     VkResult r = vkAllocateMemory(device_, &alloc_info, nullptr, &b.memory);
     if (r == VK_SUCCESS) r = vkBindBufferMemory(device_, b.buffer, b.memory, 0);
-    if (r == VK_SUCCESS) r = vkMapMemory(device_, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped);
+    if (r == VK_SUCCESS && (memory_.memoryTypes[type].propertyFlags & host) == host) {
+        r = vkMapMemory(device_, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped);
+    }
     if (r != VK_SUCCESS) {
         free(b);
-        return vk_error("allocating buffer memory", r);
+        return Status::error("vulkan: allocating " + std::to_string(bytes) + " bytes on '" + info_.name +
+                             "' failed: " + vk_result_name(r));
     }
     return b;
 }
@@ -143,8 +195,14 @@ void Device::free(Buffer & b) {
 
 Result<Pipeline *> Device::pipeline(const std::string & shader, uint32_t n_buffers, uint32_t push_bytes,
                                     uint32_t local_size) {
-    const std::string key = shader + "/" + std::to_string(n_buffers) + "/" + std::to_string(push_bytes) + "/" +
-                            std::to_string(local_size);
+    const uint32_t spec[1] = {local_size};
+    return pipeline(shader, n_buffers, push_bytes, spec);
+}
+
+Result<Pipeline *> Device::pipeline(const std::string & shader, uint32_t n_buffers, uint32_t push_bytes,
+                                    std::span<const uint32_t> spec_values) {
+    std::string key = shader + "/" + std::to_string(n_buffers) + "/" + std::to_string(push_bytes);
+    for (uint32_t v : spec_values) key += "/" + std::to_string(v);
     if (auto it = pipelines_.find(key); it != pipelines_.end()) return it->second.get();
 
     std::span<const uint32_t> code = shader_spirv(shader);
@@ -176,13 +234,14 @@ Result<Pipeline *> Device::pipeline(const std::string & shader, uint32_t n_buffe
     VkShaderModule module = VK_NULL_HANDLE;
     QUANTA_VK(vkCreateShaderModule(device_, &module_info, nullptr, &module), "vkCreateShaderModule");
 
-    VkSpecializationMapEntry entry{0, 0, sizeof(uint32_t)};
-    VkSpecializationInfo spec{1, &entry, sizeof(uint32_t), &local_size};
+    std::vector<VkSpecializationMapEntry> entries(spec_values.size());
+    for (uint32_t i = 0; i < entries.size(); ++i) entries[i] = {i, i * uint32_t(sizeof(uint32_t)), sizeof(uint32_t)};
+    VkSpecializationInfo spec{uint32_t(entries.size()), entries.data(), spec_values.size_bytes(), spec_values.data()};
     VkComputePipelineCreateInfo pipe_info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
     pipe_info.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT,
                        module, "main", &spec};
     pipe_info.layout = p->layout;
-    VkResult r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &pipe_info, nullptr, &p->pipeline);
+    VkResult r = vkCreateComputePipelines(device_, pipeline_cache_, 1, &pipe_info, nullptr, &p->pipeline);
     vkDestroyShaderModule(device_, module, nullptr);
     if (r != VK_SUCCESS) return vk_error(("creating pipeline '" + shader + "'").c_str(), r);
 

@@ -1,8 +1,11 @@
-// backends/vulkan/device.h — one logical Vulkan device: buffers, compute pipelines from the
-// embedded SPIR-V, and dispatch. Not thread-safe: one thread drives a Device.
+// backends/vulkan/device.h — one logical Vulkan device: the queue, memory, compute pipelines from
+// the embedded SPIR-V (with an on-disk pipeline cache), and a one-shot dispatch for tests. Not
+// thread-safe: one thread drives a Device.
 //
-// Buffers are host-visible and coherent for now (true of lavapipe and integrated GPUs); discrete
-// GPUs will get device-local buffers with staging, and per-graph command batching, in the backend.
+// Memory: alloc(bytes, Memory::Host) is host-visible and coherent (mapped; staging buffers, and
+// every buffer on unified-memory devices: lavapipe, integrated GPUs); Memory::Device is device-local
+// (mapped too when the type happens to be host-visible). The backend (vk_backend.h) chooses.
+// Command batching per graph lives in the backend; dispatch() here submits and waits (tests only).
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -20,8 +23,10 @@ struct Buffer {
     VkBuffer buffer = VK_NULL_HANDLE;
     VkDeviceMemory memory = VK_NULL_HANDLE;
     size_t bytes = 0;
-    void * mapped = nullptr;       // host pointer to the whole buffer
+    void * mapped = nullptr;       // host pointer to the whole buffer; nullptr for device-only memory
 };
+
+enum class Memory : uint8_t { Host, Device };
 
 struct Pipeline {
     VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
@@ -41,13 +46,28 @@ public:
 
     const PhysicalDevice & info() const { return info_; }
 
-    Result<Buffer> alloc(size_t bytes);
+    Result<Buffer> alloc(size_t bytes, Memory memory = Memory::Host);
     void free(Buffer & buffer);
 
     // The pipeline of shaders/<shader>.comp with `n_buffers` storage buffers at bindings 0..n-1,
     // `push_bytes` of push constants and workgroup size `local_size` (specialization constant 0).
     Result<Pipeline *> pipeline(const std::string & shader, uint32_t n_buffers, uint32_t push_bytes,
                                 uint32_t local_size);
+    // The same with specialization constants 0..spec.size()-1 (constant 0 is the workgroup size by
+    // convention; the rest select variants: op, types, flags). Created once per distinct key.
+    Result<Pipeline *> pipeline(const std::string & shader, uint32_t n_buffers, uint32_t push_bytes,
+                                std::span<const uint32_t> spec);
+
+    VkDevice handle() const { return device_; }
+    VkQueue queue() const { return queue_; }
+    uint32_t queue_family() const { return queue_family_; }
+    const VkPhysicalDeviceLimits & limits() const { return limits_; }
+    // True when device memory is host memory (lavapipe, integrated GPUs): no staging copies needed.
+    bool unified_memory() const { return unified_; }
+    // Bits of a timestamp on the compute queue (0: no timestamps).
+    uint32_t timestamp_bits() const { return timestamp_bits_; }
+    // Writes the pipeline cache to disk now (also done by the destructor). Errors are warnings.
+    void save_pipeline_cache();
 
     // Records one dispatch, submits it and waits for it to finish.
     Status dispatch(const Pipeline & p, std::span<const Buffer * const> buffers, const void * push,
@@ -56,6 +76,7 @@ public:
 private:
     Device() = default;
     Status init(int index);
+    uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags prefer) const;
 
     std::shared_ptr<Instance> instance_;
     PhysicalDevice info_;
@@ -65,6 +86,13 @@ private:
     VkCommandPool command_pool_ = VK_NULL_HANDLE;
     VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
     VkFence fence_ = VK_NULL_HANDLE;
+    VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
+    std::string pipeline_cache_path_;
+    size_t pipeline_cache_loaded_ = 0;   // bytes read at start; saved again only when it grew
+    VkPhysicalDeviceLimits limits_{};
+    VkPhysicalDeviceMemoryProperties memory_{};
+    bool unified_ = false;
+    uint32_t timestamp_bits_ = 0;
     std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
 };
 
