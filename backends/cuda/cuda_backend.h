@@ -1,0 +1,86 @@
+// backends/cuda/cuda_backend.h — the CUDA backend: device buffers, pinned staging for uploads and
+// downloads, the kernel table of ops/*.cu, one stream, and CUDA graphs for repeated runs.
+//
+// Ordering (core/backend.h): everything is issued on one stream, so uploads, runs and downloads
+// execute in submission order. run() only launches; sync() waits and reports the first CUDA error
+// or data error (an id out of range) of the work since the last sync.
+// CUDA graphs: when run() is called with the same bound nodes as the previous call (same nodes,
+// params, types, shapes, strides and device addresses), the second call captures the launches
+// into a graph and later calls replay it (one launch instead of hundreds: the decode step).
+// QUANTA_CUDA_GRAPHS=0 turns this off. Poisoning (tests, QUANTA_CUDA_POISON=1): every node's
+// output is filled with 0xFF bytes (NaN for floats) before its kernel, so an element a kernel fails
+// to write shows up as NaN instead of a stale correct value.
+// Thread safety: one thread drives a backend at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/kernels.h"
+#include "core/backend.h"
+
+namespace quanta::backends::cuda {
+
+struct DeviceMemory {
+    size_t free_bytes = 0;
+    size_t total_bytes = 0;
+};
+
+class CudaBackend final : public core::Backend {
+public:
+    // Opens device `device` (0-based). Fails with a Status naming the device and the runtime's
+    // reason (no driver, no such device, out of memory for the staging buffers).
+    static Result<std::unique_ptr<CudaBackend>> create(int device);
+    ~CudaBackend() override;
+
+    std::string_view name() const override { return name_; }
+    Result<core::BufferPtr> alloc(size_t bytes) override;
+    Status upload(core::Buffer & dst, size_t offset, const void * src, size_t bytes) override;
+    Status download(const core::Buffer & src, size_t offset, void * dst, size_t bytes) override;
+    bool supports(const core::Node & node) const override;
+    Status run(std::span<const core::BoundNode> nodes) override;
+    Status sync() override;
+
+    Result<DeviceMemory> memory() const;  // free and total device memory now
+    void set_poison(bool on) { poison_ = on; }
+    void set_graphs(bool on) { graphs_ = on; }
+    int graph_replays() const { return graph_replays_; }  // runs served by a replayed graph
+    const KernelTable & kernels() const { return table_; }
+
+private:
+    CudaBackend(int device, std::string name);
+    Status launch_all(std::span<const core::BoundNode> nodes);
+    Status ensure_scratch(size_t bytes);
+    void drop_graph();
+    Status cuda_error(cudaError_t err, const std::string & what) const;
+
+    int device_;
+    std::string name_;
+    int sm_count_ = 1;
+    cudaStream_t stream_ = nullptr;
+    static constexpr size_t kStageBytes = size_t(16) << 20;  // per half of the pinned staging area
+    char * stage_ = nullptr;                                  // 2 * kStageBytes pinned host bytes
+    cudaEvent_t stage_done_[2] = {nullptr, nullptr};
+    int * error_word_ = nullptr;                              // device DataError word
+    char * scratch_ = nullptr;
+    size_t scratch_size_ = 0;
+    KernelTable table_;
+    bool poison_ = false;
+    bool graphs_ = true;
+    std::vector<uint8_t> last_signature_;
+    cudaGraphExec_t graph_exec_ = nullptr;
+    bool capture_failed_ = false;  // this signature could not be captured: run it directly
+    int graph_replays_ = 0;
+};
+
+// The backend as the registry hands it out.
+Result<std::unique_ptr<core::Backend>> create_backend(int device);
+
+// How many of the model's repeated layers fit on the device: the most n such that
+// fixed_bytes + sum(layer_bytes[0..n)) + reserve_bytes <= free_bytes (layers are placed from the
+// first). fixed_bytes: what the GPU holds whatever n is (output head, embeddings when on the GPU).
+int layers_that_fit(const std::vector<int64_t> & layer_bytes, int64_t fixed_bytes, int64_t reserve_bytes,
+                    int64_t free_bytes);
+
+}  // namespace quanta::backends::cuda

@@ -1,0 +1,196 @@
+// backends/cuda/ops/attention.cu — fused attention with online softmax, split over the KV cache.
+//
+// Algorithm (the simple path; a tensor-core tiled prefill is not written yet). Phase 1: one block
+// of kThreads threads per (head, query, split); split s covers keys [s * per_split, (s+1) *
+// per_split) of the cache. The block walks its keys in tiles of kThreads: thread t scores key
+// j0 + t (q . k over head_dim from the query in shared memory, times scale, then the soft-cap),
+// masked keys score -inf; the tile max and sum are block reductions folded into a running max m,
+// sum l and a weighted V accumulator (online softmax: acc = acc * exp(m_old - m_new) + sum p_j v_j;
+// thread t owns output dims t, t + kThreads, ...). A tile with no visible key changes nothing.
+// Phase 2: one block per (head, query) combines the splits' (acc, m, l):
+// out = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s; a query that sees no key gets zeros (as
+// the CPU). Decode (one query, thousands of keys) gets many splits so every SM has work; a prompt
+// gets one split per query and head once there are enough of those.
+// Masking is the kpos contract (common.cuh key_visible): with kpos the slots may be in any order
+// and every slot of the split is tested; without it slot j holds position j and only the visible
+// range [pos - window + 1, pos] of the split is walked.
+// K/V types: F32, F16, Q8_0 (the quantized KV cache), decoded per element. GQA: head h reads kv head
+// h / (n_head / n_head_kv). Head dims up to kMaxHeadDim (64/128/256 and odd sizes).
+#include "backends/cuda/ops/common.cuh"
+
+namespace quanta::backends::cuda {
+
+namespace {
+
+using core::Op;
+
+constexpr int kThreads = 128;
+constexpr int kMaxHeadDim = 512;
+constexpr int kDimsPerThread = kMaxHeadDim / kThreads;
+constexpr int64_t kMinKeysPerSplit = 256;
+constexpr int64_t kMaxSplits = 64;
+
+struct AttnArgs {
+    int64_t hd, hd_v, n_head, group, n_kv, n_q, per_split, n_split;
+    float scale, softcap;
+    int64_t window;
+    bool causal;
+};
+
+template <Type T>
+__device__ __forceinline__ float kv_elem(const char * row, int64_t c) {
+    if constexpr (T == Type::F32) {
+        return reinterpret_cast<const float *>(row)[c];
+    } else if constexpr (T == Type::F16) {
+        return half_bits_to_float(reinterpret_cast<const uint16_t *>(row)[c]);
+    } else {
+        static_assert(T == Type::Q8_0);
+        const quant::BlockQ8_0 & b = reinterpret_cast<const quant::BlockQ8_0 *>(row)[c / 32];
+        return half_bits_to_float(b.d) * float(b.qs[c % 32]);
+    }
+}
+
+// part: [n_split][n_q][n_head] records of (hd_v accumulators, m, l).
+template <Type T>
+__global__ void k_attn_split(TDesc q, TDesc k, TDesc v, const int32_t * pos, const int32_t * kpos, float * part,
+                             AttnArgs a) {
+    extern __shared__ float qsh[];  // hd floats
+    __shared__ float psh[kThreads];
+    __shared__ float red[32];
+    const int64_t h = blockIdx.x, i = blockIdx.y, s = blockIdx.z;
+    const int64_t hk = h / a.group;
+    const int t = threadIdx.x;
+    const float * qrow = reinterpret_cast<const float *>(q.p + h * q.nb[1] + i * q.nb[2]);
+    for (int64_t c = t; c < a.hd; c += kThreads) qsh[c] = qrow[c];
+    __syncthreads();
+
+    const int64_t pq = pos[i];
+    int64_t jb = s * a.per_split, je = jb + a.per_split < a.n_kv ? jb + a.per_split : a.n_kv;
+    if (!kpos) {  // slot j holds position j: only [pq - window + 1, pq] (causal) can be visible
+        if (a.causal && pq + 1 < je) je = pq + 1 < jb ? jb : pq + 1;
+        if (a.window > 0 && pq - a.window + 1 > jb) jb = pq - a.window + 1;
+    }
+
+    float m = -INFINITY, l = 0.0f;
+    float acc[kDimsPerThread];
+    for (int r = 0; r < kDimsPerThread; ++r) acc[r] = 0.0f;
+    for (int64_t j0 = jb; j0 < je; j0 += kThreads) {
+        const int64_t j = j0 + t;
+        float sc = -INFINITY;
+        if (j < je && key_visible(j, pq, kpos, a.causal, a.window)) {
+            const char * krow = k.p + hk * k.nb[1] + j * k.nb[2];
+            float dot = 0.0f;
+            for (int64_t c = 0; c < a.hd; ++c) dot += qsh[c] * kv_elem<T>(krow, c);
+            sc = dot * a.scale;
+            if (a.softcap > 0.0f) sc = a.softcap * tanhf(sc / a.softcap);
+        }
+        const float tmax = block_max(sc, red);
+        if (tmax == -INFINITY) continue;  // uniform: every thread got the same reduction
+        const float m_new = fmaxf(m, tmax);
+        const float corr = expf(m - m_new);  // 0 on the first visible tile (m = -inf)
+        const float p = sc == -INFINITY ? 0.0f : expf(sc - m_new);
+        psh[t] = p;
+        l = l * corr + block_sum(p, red);  // block_sum syncs: psh is complete after it
+        m = m_new;
+        const int64_t jn = je - j0 < kThreads ? je - j0 : kThreads;
+        for (int r = 0; r < kDimsPerThread; ++r) {
+            const int64_t c = t + int64_t(r) * kThreads;
+            if (c >= a.hd_v) break;
+            float sum = 0.0f;
+            for (int64_t jj = 0; jj < jn; ++jj) {
+                const float pj = psh[jj];
+                if (pj != 0.0f) sum += pj * kv_elem<T>(v.p + hk * v.nb[1] + (j0 + jj) * v.nb[2], c);
+            }
+            acc[r] = acc[r] * corr + sum;
+        }
+        __syncthreads();  // psh is rewritten by the next tile
+    }
+    float * rec = part + ((s * a.n_q + i) * a.n_head + h) * (a.hd_v + 2);
+    for (int r = 0; r < kDimsPerThread; ++r) {
+        const int64_t c = t + int64_t(r) * kThreads;
+        if (c < a.hd_v) rec[c] = acc[r];
+    }
+    if (t == 0) {
+        rec[a.hd_v] = m;
+        rec[a.hd_v + 1] = l;
+    }
+}
+
+__global__ void k_attn_combine(const float * part, TDesc d, AttnArgs a) {
+    const int64_t h = blockIdx.x, i = blockIdx.y;
+    const int64_t stride = a.n_q * a.n_head * (a.hd_v + 2);
+    const float * rec0 = part + (i * a.n_head + h) * (a.hd_v + 2);
+    float M = -INFINITY;
+    for (int64_t s = 0; s < a.n_split; ++s) M = fmaxf(M, rec0[s * stride + a.hd_v]);
+    float L = 0.0f;
+    for (int64_t s = 0; s < a.n_split; ++s) {
+        const float ms = rec0[s * stride + a.hd_v];
+        if (ms != -INFINITY) L += expf(ms - M) * rec0[s * stride + a.hd_v + 1];
+    }
+    const float inv = L > 0.0f ? 1.0f / L : 0.0f;
+    float * out = reinterpret_cast<float *>(d.p + h * d.nb[1] + i * d.nb[2]);
+    for (int64_t c = threadIdx.x; c < a.hd_v; c += blockDim.x) {
+        float sum = 0.0f;
+        for (int64_t s = 0; s < a.n_split; ++s) {
+            const float ms = rec0[s * stride + a.hd_v];
+            if (ms != -INFINITY) sum += expf(ms - M) * rec0[s * stride + c];
+        }
+        out[c] = sum * inv;
+    }
+}
+
+AttnArgs attn_args(const BoundNode & n, int sm_count) {
+    const core::AttentionParams & p = n.node->params<core::AttentionParams>();
+    AttnArgs a{};
+    a.hd = n.src[0].ne[0];
+    a.n_head = n.src[0].ne[1];
+    a.n_q = n.src[0].ne[2];
+    a.hd_v = n.src[2].ne[0];
+    a.group = a.n_head / n.src[1].ne[1];
+    a.n_kv = n.src[1].ne[2];
+    a.scale = p.scale;
+    a.softcap = p.softcap;
+    a.window = p.window;
+    a.causal = p.causal;
+    // Enough (head, query, split) blocks for two waves of the SMs, each split >= kMinKeysPerSplit keys.
+    const int64_t units = a.n_head * a.n_q;
+    int64_t want = (2 * int64_t(sm_count) + units - 1) / units;
+    const int64_t most = (a.n_kv + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
+    if (want > most) want = most;
+    if (want > kMaxSplits) want = kMaxSplits;
+    if (want < 1) want = 1;
+    a.per_split = (a.n_kv + want - 1) / want;
+    a.n_split = (a.n_kv + a.per_split - 1) / a.per_split;
+    return a;
+}
+
+size_t s_attention(const BoundNode & n, int sm_count) {
+    const AttnArgs a = attn_args(n, sm_count);
+    return size_t(a.n_split * a.n_q * a.n_head * (a.hd_v + 2)) * sizeof(float);
+}
+
+template <Type T>
+void l_attention(const BoundNode & n, const LaunchCtx & ctx) {
+    const AttnArgs a = attn_args(n, ctx.sm_count);
+    float * part = reinterpret_cast<float *>(ctx.scratch);
+    const dim3 grid(unsigned(a.n_head), unsigned(a.n_q), unsigned(a.n_split));
+    k_attn_split<T><<<grid, kThreads, size_t(a.hd) * sizeof(float), ctx.stream>>>(
+        tdesc(n.src[0]), tdesc(n.src[1]), tdesc(n.src[2]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[3])),
+        kpos_ptr(n, 4), part, a);
+    k_attn_combine<<<dim3(unsigned(a.n_head), unsigned(a.n_q)), kThreads, 0, ctx.stream>>>(part, tdesc(n.dst), a);
+}
+
+// Head dims up to kMaxHeadDim; queries within the grid's y extent.
+bool f_attention(const core::Node & node) {
+    return node.src[0].ne[0] <= kMaxHeadDim && node.src[2].ne[0] <= kMaxHeadDim && node.src[0].ne[2] <= 65535;
+}
+
+}  // namespace
+
+void register_attention(KernelTable & t) {
+    t.add(Op::Attention, Type::F32, Type::F32, Type::F32, l_attention<Type::F32>, s_attention, f_attention);
+    t.add(Op::Attention, Type::F32, Type::F32, Type::F16, l_attention<Type::F16>, s_attention, f_attention);
+    t.add(Op::Attention, Type::F32, Type::F32, Type::Q8_0, l_attention<Type::Q8_0>, s_attention, f_attention);
+}
+
+}  // namespace quanta::backends::cuda
