@@ -1,0 +1,99 @@
+// shaders/mul_mat_vec.glsl — mul_mat for few activation rows (decode: m <= 8), any weight type.
+// The wrapper mul_mat_vec_<type>.comp includes quant/<type>.glsl and then this body.
+//
+// A workgroup of WG invocations (specialization constant 0, a power of two <= 256) computes NR
+// consecutive weight rows against all m (<= MAX_M) activation rows of one batch. Invocation t walks
+// the row in units of 4 elements (1 for F32/F16/BF16, whose rows may have any length): unit t,
+// t + WG, ... so neighbouring invocations read neighbouring bytes; each unit is decoded once
+// (dq4) and used for every activation row. Partial sums go through a shared-memory tree
+// reduction, which every Vulkan device has (no subgroup-arithmetic requirement).
+// Weights are decoded to f32 and dotted with the f32 activations: no activation quantization, so
+// the result is the exact dot of the dequantized weights up to f32 rounding.
+// QT4, QT3, QT2 (QUANTA_ROTATED): w . a = (R w) . (R a) and dq decodes R w, so the activations are rotated
+// here, 256 at a time in shared memory (quant/rotate.glsl): the workgroup must be exactly 256 and
+// invocation t owns element t of each rotation block. Every workgroup rotates the activations
+// again (m * k * 8 butterflies per NR rows): correct, and cheap next to lavapipe's decode, but a
+// per-run scratch buffer holding R a once would be the faster design on a GPU.
+layout(local_size_x_id = 0) in;
+
+#include "mul_mat_params.glsl"
+
+#define NR 2u
+#define MAX_M 8u
+#define MAX_WG 256u
+shared float red[NR * MAX_M][MAX_WG];
+#ifdef QUANTA_ROTATED
+#include "quant/rotate.glsl"
+#endif
+
+void main() {
+    const uint t = gl_LocalInvocationID.x;
+    const uint wg = gl_WorkGroupSize.x;
+    const uint row_first = gl_WorkGroupID.x * NR;
+    const uint b = p.batch0 + gl_WorkGroupID.z;
+    const uint i2 = b % p.b2, i3 = b / p.b2;
+    const uint wb = p.w_off + (i2 / p.r2) * p.w_nb2 + (i3 / p.r3) * p.w_nb3;
+    const uint xb = p.x_off + i2 * p.x_nb2 + i3 * p.x_nb3;
+
+    float acc[NR][MAX_M];
+    for (uint r = 0u; r < NR; ++r) {
+        for (uint j = 0u; j < MAX_M; ++j) acc[r][j] = 0.0;
+    }
+#if defined(QUANTA_ROTATED)
+    for (uint c0 = 0u; c0 < p.k; c0 += 256u) {
+        const uint e = c0 + t;
+        float xv[MAX_M];
+        for (uint j = 0u; j < MAX_M; ++j) {
+            if (j < p.m) xv[j] = rotate_256(x[xb + j * p.x_nb1 + e], t);  // p.m is uniform: barriers are too
+        }
+        for (uint r = 0u; r < NR; ++r) {
+            if (row_first + r >= p.n) break;
+            const float w = dq(wb + (row_first + r) * p.w_nb1 + (e / QK) * QB, e % QK);
+            for (uint j = 0u; j < MAX_M; ++j) {
+                if (j < p.m) acc[r][j] += w * xv[j];
+            }
+        }
+    }
+#elif defined(QUANTA_SCALAR)  // F32, F16, BF16: one element per block, rows of any length
+    for (uint e = t; e < p.k; e += wg) {
+        float xv[MAX_M];
+        for (uint j = 0u; j < MAX_M; ++j) xv[j] = j < p.m ? x[xb + j * p.x_nb1 + e] : 0.0;
+        for (uint r = 0u; r < NR; ++r) {
+            if (row_first + r >= p.n) break;
+            const float w = dq(wb + (row_first + r) * p.w_nb1 + e * QB, 0u);
+            for (uint j = 0u; j < MAX_M; ++j) acc[r][j] += w * xv[j];
+        }
+    }
+#else
+    const uint units = p.k / 4u;
+    for (uint u = t; u < units; u += wg) {
+        const uint e = 4u * u;
+        const uint blk = (e / QK) * QB, ie = e % QK;
+        vec4 xv[MAX_M];
+        for (uint j = 0u; j < MAX_M; ++j) {
+            const uint xi = xb + j * p.x_nb1 + e;
+            xv[j] = j < p.m ? vec4(x[xi], x[xi + 1u], x[xi + 2u], x[xi + 3u]) : vec4(0.0);
+        }
+        for (uint r = 0u; r < NR; ++r) {
+            if (row_first + r >= p.n) break;
+            const vec4 w = dq4(wb + (row_first + r) * p.w_nb1 + blk, ie);
+            for (uint j = 0u; j < MAX_M; ++j) acc[r][j] += dot(w, xv[j]);
+        }
+    }
+#endif
+    for (uint r = 0u; r < NR; ++r) {
+        for (uint j = 0u; j < MAX_M; ++j) red[r * MAX_M + j][t] = acc[r][j];
+    }
+    for (uint s = wg / 2u; s > 0u; s /= 2u) {
+        barrier();
+        if (t < s) {
+            for (uint i = 0u; i < NR * MAX_M; ++i) red[i][t] += red[i][t + s];
+        }
+    }
+    barrier();
+    // Invocation t < NR * m writes one output.
+    const uint r = t / MAX_M, j = t % MAX_M;
+    if (r < NR && j < p.m && row_first + r < p.n) {
+        dst[p.d_off + p.row0 + row_first + r + j * p.d_nb1 + i2 * p.d_nb2 + i3 * p.d_nb3] = red[t][0];
+    }
+}

@@ -1,0 +1,4 @@
+#version 450
+// mul_mat (vec) for IQ4_XS weights (body: mul_mat_vec.glsl; decode: quant/iq4_xs.glsl).
+#include "quant/iq4_xs.glsl"
+#include "mul_mat_vec.glsl"

@@ -1,0 +1,4 @@
+#version 450
+// mul_mat (vec) for Q3_K weights (body: mul_mat_vec.glsl; decode: quant/q3_k.glsl).
+#include "quant/q3_k.glsl"
+#include "mul_mat_vec.glsl"

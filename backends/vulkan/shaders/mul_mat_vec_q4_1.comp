@@ -1,0 +1,4 @@
+#version 450
+// mul_mat (vec) for Q4_1 weights (body: mul_mat_vec.glsl; decode: quant/q4_1.glsl).
+#include "quant/q4_1.glsl"
+#include "mul_mat_vec.glsl"

@@ -1,0 +1,259 @@
+// Vulkan get_rows and mul_mat for every weight type (issue #11), on whatever device is present
+// (lavapipe in CI; skipped aloud without one).
+//
+// Two oracles:
+//   * get_rows is a pure decode: it must equal quant/'s scalar dequantize_row BIT FOR BIT (the
+//     GLSL decoders in backends/vulkan/shaders/quant/ mirror it operation for operation, with
+//     `precise` where the host does a multiply then an add). That pins every decoder exactly.
+//   * mul_mat decodes weights to f32 and dots them with the f32 activations (no activation
+//     quantization), so the fair reference is the double-precision dot of the dequantized weights
+//     with x. Bound: |got - ref| <= (k + 64) * 1.2e-7 * ||w|| * ||x|| + 1e-6. (k + 64) * 2^-23 is
+//     the worst-case relative error of f32 summation of k terms (plus QT4's 8 butterfly stages
+//     rotating x, and f32 products), and ||w|| * ||x|| bounds sum |w_i x_i| in either domain
+//     (Cauchy-Schwarz; QT4 works on R w and R x). A wrong decode of a single element is far outside it.
+// Outputs are poisoned with NaN first, so an element the kernel never writes fails.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/vulkan/device.h"
+#include "backends/vulkan/shaders.h"
+#include "quant/types.h"
+#include "tests/support.h"
+
+using namespace quanta;
+using namespace quanta::backends::vulkan;
+
+namespace {
+
+std::string lower(std::string s) {
+    for (char & c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Weight types: every types.def row that can be stored as weights.
+std::vector<Type> weight_types() {
+    std::vector<Type> out;
+    for (const quant::TypeTraits & t : quant::all_types()) {
+        if (!t.activation_only) out.push_back(t.type);
+    }
+    return out;
+}
+
+// quanta's rotated formats: mat-vec kernel only (it rotates activations in shared memory).
+bool rotated(Type t) { return t == Type::QT4 || t == Type::QT3 || t == Type::QT2; }
+
+// A row length of ~`want` elements that the type allows: a multiple of its block, odd for the
+// one-element types.
+int64_t row_len(Type type, int64_t want) {
+    const int64_t b = quant::traits(type).block_size;
+    if (b == 1) return want | 1;
+    return std::max<int64_t>(b, want / b * b);
+}
+
+struct Quantized {
+    std::vector<uint8_t> bytes;  // rows x row_bytes
+    std::vector<float> deq;      // rows x k, dequantized by quant/
+    size_t row_bytes = 0;
+};
+
+// Random rows; row r is scaled by scales[r % scales.size()] (tiny scales make fp16 block scales
+// subnormal, which the decoders must handle exactly).
+Quantized make_rows(Type type, int64_t k, int64_t rows, std::mt19937 & rng, const std::vector<float> & scales = {1.0f}) {
+    const quant::TypeTraits & tr = quant::traits(type);
+    Quantized q;
+    q.row_bytes = quant::row_bytes(type, k);
+    q.bytes.resize(q.row_bytes * size_t(rows));
+    q.deq.resize(size_t(k * rows));
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> raw(static_cast<size_t>(k));
+    for (int64_t r = 0; r < rows; ++r) {
+        const float s = scales[size_t(r) % scales.size()];
+        for (float & v : raw) v = s * dist(rng);
+        tr.quantize_row(raw.data(), q.bytes.data() + size_t(r) * q.row_bytes, k, nullptr);
+        tr.dequantize_row(q.bytes.data() + size_t(r) * q.row_bytes, q.deq.data() + r * k, k);
+    }
+    return q;
+}
+
+struct DeviceBuffer {
+    Device * device = nullptr;
+    Buffer b;
+    DeviceBuffer(Device & d, size_t bytes) : device(&d) {
+        // Whole 32-bit words: the shaders read weights as uint[] (a backend buffer is rounded up too).
+        auto r = d.alloc(std::max<size_t>((bytes + 3) / 4 * 4, 4), Memory::Host);
+        REQUIRE(r.ok());
+        b = *r;
+    }
+    ~DeviceBuffer() { device->free(b); }
+    DeviceBuffer(const DeviceBuffer &) = delete;
+    DeviceBuffer & operator=(const DeviceBuffer &) = delete;
+    template <typename T>
+    T * data() { return static_cast<T *>(b.mapped); }
+};
+
+struct GetRowsPush {
+    uint32_t ncols, t_off, t_nb1, row_begin, row_end, n_rows, ids_off, d_off, d_nb1;
+};
+
+struct MulMatPush {
+    uint32_t k, n, m, row0, w_off, w_nb1, w_nb2, w_nb3, r2, r3;
+    uint32_t x_off, x_nb1, x_nb2, x_nb3, d_off, d_nb1, d_nb2, d_nb3, b2, batch0;
+};
+
+}  // namespace
+
+TEST_CASE("vulkan: every weight type has get_rows and mul_mat shaders", "[vulkan]") {
+    for (Type t : weight_types()) {
+        const std::string name = lower(quant::traits(t).name);
+        INFO(name);
+        CHECK(!shader_spirv("get_rows_" + name).empty());
+        CHECK(!shader_spirv("mul_mat_vec_" + name).empty());
+        // QT4/QT3/QT2 prompts use the mat-vec kernel in chunks (the tiled one cannot rotate activations).
+        if (!rotated(t)) CHECK(!shader_spirv("mul_mat_mm_" + name).empty());
+    }
+}
+
+TEST_CASE("vulkan: get_rows decodes every weight type exactly as quant/ does", "[vulkan]") {
+    auto opened = Device::open(0);
+    if (!opened.ok()) QUANTA_SKIP("no Vulkan device: " << opened.status().message());
+    Device & dev = **opened;
+    std::mt19937 rng(11);
+    for (Type type : weight_types()) {
+        const std::string name = lower(quant::traits(type).name);
+        INFO(name);
+        const int64_t k = row_len(type, 600), rows = 6;
+        // Row scales: ordinary, tiny (subnormal fp16 block scales), large.
+        Quantized q = make_rows(type, k, rows, rng, {1.0f, 3e-4f, 40.0f});
+        const std::vector<int32_t> ids = {3, 0, 5, 5, 1, -1, int32_t(rows)};  // the last two: outside the table
+        const size_t n_ids = ids.size();
+
+        // The table is bound as two row ranges (as a table larger than one binding is), the split
+        // falling inside the rows the ids use.
+        const int64_t split = 2;
+        DeviceBuffer t0(dev, q.row_bytes * size_t(split)), t1(dev, q.row_bytes * size_t(rows - split));
+        std::memcpy(t0.data<void>(), q.bytes.data(), q.row_bytes * size_t(split));
+        std::memcpy(t1.data<void>(), q.bytes.data() + q.row_bytes * size_t(split), q.row_bytes * size_t(rows - split));
+        DeviceBuffer idb(dev, n_ids * 4), out(dev, n_ids * size_t(k) * 4);
+        std::memcpy(idb.data<void>(), ids.data(), n_ids * 4);
+        std::memset(out.data<void>(), 0xff, n_ids * size_t(k) * 4);
+
+        auto pipe = dev.pipeline("get_rows_" + name, 3, sizeof(GetRowsPush), 256);
+        REQUIRE(pipe.ok());
+        const uint32_t gx = uint32_t((k + 255) / 256);
+        GetRowsPush push{uint32_t(k), 0, uint32_t(q.row_bytes), 0, uint32_t(split), uint32_t(rows), 0, 0, uint32_t(k)};
+        const Buffer * b0[] = {&t0.b, &idb.b, &out.b};
+        REQUIRE(dev.dispatch(**pipe, b0, &push, gx, uint32_t(n_ids)).ok());
+        push.row_begin = uint32_t(split);
+        push.row_end = uint32_t(rows);
+        const Buffer * b1[] = {&t1.b, &idb.b, &out.b};
+        REQUIRE(dev.dispatch(**pipe, b1, &push, gx, uint32_t(n_ids)).ok());
+
+        const float * got = out.data<float>();
+        for (size_t r = 0; r < n_ids; ++r) {
+            INFO("output row " << r << " id " << ids[r]);
+            const bool inside = ids[r] >= 0 && ids[r] < rows;
+            std::vector<float> want(size_t(k), 0.0f);
+            if (inside) std::memcpy(want.data(), q.deq.data() + ids[r] * k, size_t(k) * 4);
+            size_t bad = 0;
+            for (int64_t c = 0; c < k; ++c) {
+                if (std::memcmp(&got[r * size_t(k) + size_t(c)], &want[size_t(c)], 4) != 0) {
+                    if (bad == 0) UNSCOPED_INFO("first difference at " << c << ": " << got[r * size_t(k) + size_t(c)] << " vs " << want[size_t(c)]);
+                    ++bad;
+                }
+            }
+            CHECK(bad == 0);
+        }
+    }
+}
+
+// mul_mat through the shaders directly: w [k, n, b2] x x [k, m, B2] with the GQA broadcast.
+static void check_mul_mat_shader(Device & dev, Type type, int64_t k, int64_t n, int64_t m, int64_t b2, int64_t B2,
+                                 std::mt19937 & rng) {
+    const std::string name = lower(quant::traits(type).name);
+    const bool tiled = m > 8 && !rotated(type);
+    INFO(name << " k " << k << " n " << n << " m " << m << " b2 " << b2 << " B2 " << B2 << (tiled ? " (tiled)" : " (vec)"));
+    Quantized w = make_rows(type, k, n * b2, rng);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    // x rows are padded (x_nb1 = k + 3) to exercise strides.
+    const int64_t x_nb1 = k + 3;
+    std::vector<float> x(size_t(x_nb1 * m * B2));
+    for (float & v : x) v = dist(rng);
+
+    DeviceBuffer wb(dev, w.bytes.size()), xb(dev, x.size() * 4), db(dev, size_t(n * m * B2) * 4);
+    std::memcpy(wb.data<void>(), w.bytes.data(), w.bytes.size());
+    std::memcpy(xb.data<void>(), x.data(), x.size() * 4);
+    std::memset(db.data<void>(), 0xff, size_t(n * m * B2) * 4);
+
+    MulMatPush p{};
+    p.k = uint32_t(k);
+    p.n = uint32_t(n);
+    p.w_nb1 = uint32_t(w.row_bytes);
+    p.w_nb2 = uint32_t(w.row_bytes * size_t(n));
+    p.r2 = uint32_t(B2 / b2);
+    p.r3 = 1;
+    p.x_nb1 = uint32_t(x_nb1);
+    p.x_nb2 = uint32_t(x_nb1 * m);
+    p.d_nb1 = uint32_t(n);
+    p.d_nb2 = uint32_t(n * m);
+    p.b2 = uint32_t(B2);
+    const Buffer * bufs[] = {&wb.b, &xb.b, &db.b};
+    if (tiled) {
+        auto pipe = dev.pipeline("mul_mat_mm_" + name, 3, sizeof(MulMatPush), 256);
+        REQUIRE(pipe.ok());
+        p.m = uint32_t(m);
+        REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + 63) / 64), uint32_t((m + 63) / 64), uint32_t(B2)).ok());
+    } else {
+        const uint32_t wg = rotated(type) ? 256 : 64;
+        auto pipe = dev.pipeline("mul_mat_vec_" + name, 3, sizeof(MulMatPush), wg);
+        REQUIRE(pipe.ok());
+        for (int64_t m0 = 0; m0 < m; m0 += 8) {  // the kernel takes up to 8 activation rows
+            p.m = uint32_t(std::min<int64_t>(8, m - m0));
+            p.x_off = uint32_t(m0 * x_nb1);
+            p.d_off = uint32_t(m0 * n);
+            REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + 1) / 2), 1, uint32_t(B2)).ok());
+        }
+    }
+
+    const float * got = db.data<float>();
+    int bad = 0;
+    for (int64_t i2 = 0; i2 < B2; ++i2) {
+        for (int64_t j = 0; j < m; ++j) {
+            const float * xr = x.data() + i2 * x_nb1 * m + j * x_nb1;
+            double xx = 0.0;
+            for (int64_t e = 0; e < k; ++e) xx += double(xr[e]) * xr[e];
+            for (int64_t r = 0; r < n; ++r) {
+                const float * wr = w.deq.data() + ((i2 / (B2 / b2)) * n + r) * k;
+                double ref = 0.0, ww = 0.0;
+                for (int64_t e = 0; e < k; ++e) {
+                    ref += double(wr[e]) * xr[e];
+                    ww += double(wr[e]) * wr[e];
+                }
+                const double tol = double(k + 64) * 1.2e-7 * std::sqrt(ww * xx) + 1e-6;
+                const float g = got[i2 * n * m + j * n + r];
+                if (!(std::fabs(double(g) - ref) <= tol)) {
+                    if (bad < 3) UNSCOPED_INFO("out[" << r << ", " << j << ", " << i2 << "] = " << g << ", want " << ref << " +- " << tol);
+                    ++bad;
+                }
+            }
+        }
+    }
+    CHECK(bad == 0);
+}
+
+TEST_CASE("vulkan: mul_mat shaders for every weight type match the dequantized f64 dot", "[vulkan]") {
+    auto opened = Device::open(0);
+    if (!opened.ok()) QUANTA_SKIP("no Vulkan device: " << opened.status().message());
+    Device & dev = **opened;
+    std::mt19937 rng(12);
+    for (Type type : weight_types()) {
+        const int64_t k = row_len(type, rotated(type) ? 1024 : 320);
+        check_mul_mat_shader(dev, type, k, 7, 1, 1, 1, rng);    // decode: one token
+        check_mul_mat_shader(dev, type, k, 5, 5, 2, 4, rng);    // a few tokens, GQA broadcast
+        check_mul_mat_shader(dev, type, k, 67, 70, 1, 1, rng);  // prompt: tiled, ragged tiles
+    }
+}
