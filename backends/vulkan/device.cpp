@@ -69,8 +69,10 @@ Status Device::init(int index) {
     queue_info.queueFamilyIndex = queue_family_;
     queue_info.queueCount = 1;
     queue_info.pQueuePriorities = &priority;
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &f12};
+    f2.features.shaderInt16 = info_.features.int16;
     VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-    device_info.pNext = info_.api_version >= VK_API_VERSION_1_2 ? &f12 : nullptr;
+    device_info.pNext = info_.api_version >= VK_API_VERSION_1_2 ? static_cast<void *>(&f2) : nullptr;
     device_info.queueCreateInfoCount = 1;
     device_info.pQueueCreateInfos = &queue_info;
     QUANTA_VK(vkCreateDevice(info_.handle, &device_info, nullptr, &device_), "vkCreateDevice");

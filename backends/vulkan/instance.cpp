@@ -53,6 +53,7 @@ static PhysicalDevice read_device(VkPhysicalDevice handle) {
         d.features.int8 = f12.shaderInt8;
         d.features.storage8 = f12.storageBuffer8BitAccess;
         d.features.storage16 = f11.storageBuffer16BitAccess;
+        d.features.int16 = features.features.shaderInt16;
     }
 
     VkPhysicalDeviceMemoryProperties mem{};
@@ -96,11 +97,12 @@ Instance::~Instance() {
 
 std::string describe(const PhysicalDevice & d) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%s, Vulkan %u.%u, %.1f GiB, subgroup %u, f16 %s, int8 %s, 8/16-bit storage %s/%s",
+    std::snprintf(buf, sizeof buf, "%s, Vulkan %u.%u, %.1f GiB, subgroup %u, f16 %s, int8/16 %s/%s, 8/16-bit storage %s/%s, binding max %.0f MiB",
                   d.type.c_str(), VK_API_VERSION_MAJOR(d.api_version), VK_API_VERSION_MINOR(d.api_version),
                   double(d.device_local_bytes) / (1024.0 * 1024.0 * 1024.0), d.features.subgroup_size,
-                  d.features.float16 ? "yes" : "no", d.features.int8 ? "yes" : "no",
-                  d.features.storage8 ? "yes" : "no", d.features.storage16 ? "yes" : "no");
+                  d.features.float16 ? "yes" : "no", d.features.int8 ? "yes" : "no", d.features.int16 ? "yes" : "no",
+                  d.features.storage8 ? "yes" : "no", d.features.storage16 ? "yes" : "no",
+                  double(d.features.max_storage_buffer_range) / (1024.0 * 1024.0));
     return buf;
 }
 

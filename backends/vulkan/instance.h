@@ -17,6 +17,7 @@ struct DeviceFeatures {
     bool int8 = false;             // shaderInt8
     bool storage8 = false;         // storageBuffer8BitAccess
     bool storage16 = false;        // storageBuffer16BitAccess
+    bool int16 = false;            // shaderInt16 (16-bit stores convert through it)
     uint32_t subgroup_size = 0;
     uint64_t max_storage_buffer_range = 0;
     uint32_t max_shared_memory = 0;

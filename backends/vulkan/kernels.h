@@ -34,6 +34,12 @@
 // weight matrix by row ranges, one dispatch per range, each binding the window that starts at the
 // range's first row (aligned down) and passing the element offset of that row in the push constants.
 //
+// Data errors (a row id out of range in set_rows / get_rows): bind rec.data_errors() (uint[4],
+// read-write) and, in the shader, `if (atomicCompSwap(err[0], 0u, code) == 0u) { err[1] = id;
+// err[2] = index; err[3] = n_rows; }` with code = 1 + uint(core::Op) of the node (pass it in the
+// push constants), then skip the row. After the run's fence the backend turns the first such
+// report into "vulkan: <op>: row id <id> at <index> is out of range [0, <n_rows>)" and clears it.
+//
 // Types in shaders: F32 as float[]; F16 as uint[] words read with unpackHalf2x16 (works without
 // 16-bit storage) or float16_t/uint16_t where features().storage16; Q8_0 blocks (34 bytes, 2-byte
 // aligned) as uint16_t[] when storage16, else bytes extracted from uint[] words. Kernels that need
@@ -85,6 +91,8 @@ public:
     Result<View> window(const core::Buffer & b, size_t offset, size_t bytes, uint32_t unit, bool write);
     // A copy of host bytes readable by this run's dispatches (rope frequencies, small tables).
     Result<View> constants(const void * data, size_t bytes);
+    // The data-error words (see "Data errors" above).
+    Result<View> data_errors();
 
     Result<Pipeline *> pipeline(const std::string & shader, uint32_t n_buffers, uint32_t push_bytes,
                                 std::initializer_list<uint32_t> spec);
@@ -106,6 +114,7 @@ public:
     VkQueryPool query_pool() const { return query_pool_; }
     uint32_t queries() const { return queries_; }
     void enable_profiling(bool on) { profile_ = on; }
+    uint32_t * error_words() { return static_cast<uint32_t *>(errors_.mapped); }  // null until first used
 
 private:
     Result<View> tensor(const BoundTensor & t, uint32_t unit, bool write);
@@ -124,6 +133,7 @@ private:
     std::vector<Buffer> constant_buffers_;   // host-visible, freed by reset()
     Buffer constant_arena_;                  // bump-allocated
     size_t constant_used_ = 0;
+    Buffer errors_;                          // host-visible uint[4], persists across runs
     int dispatches_ = 0;
     bool profile_ = false;
     VkQueryPool query_pool_ = VK_NULL_HANDLE;

@@ -41,6 +41,7 @@ Recorder::~Recorder() {
     for (VkDescriptorPool p : pools_) vkDestroyDescriptorPool(dev, p, nullptr);
     for (Buffer & b : constant_buffers_) device_.free(b);
     if (constant_arena_.buffer) device_.free(constant_arena_);
+    if (errors_.buffer) device_.free(errors_);
     if (query_pool_) vkDestroyQueryPool(dev, query_pool_, nullptr);
 }
 
@@ -141,6 +142,18 @@ Result<View> Recorder::constants(const void * data, size_t bytes) {
     Result<View> v = make_view(constant_arena_.buffer, constant_arena_.bytes, constant_used_, bytes, 4, false);
     constant_used_ = (constant_used_ + bytes + align - 1) / align * align;
     if (v.ok()) v->hi = v->lo;  // written by the host before submit: no hazard with dispatches
+    return v;
+}
+
+Result<View> Recorder::data_errors() {
+    if (!errors_.buffer) {
+        auto b = device_.alloc(16, Memory::Host);
+        if (!b.ok()) return b.status();
+        errors_ = *b;
+        std::memset(errors_.mapped, 0, 16);
+    }
+    Result<View> v = make_view(errors_.buffer, errors_.bytes, 0, 16, 4, true);
+    if (v.ok()) v->hi = v->lo;  // atomics only; no ordering needed between dispatches
     return v;
 }
 

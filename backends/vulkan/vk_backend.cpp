@@ -120,6 +120,15 @@ Status VkBackend::wait_pending() {
     VkResult r = vkWaitForFences(device_->handle(), 1, &fence_, VK_TRUE, UINT64_MAX);
     vkResetFences(device_->handle(), 1, &fence_);
     if (r != VK_SUCCESS) return vk_fail("waiting for a graph run", r);
+    if (uint32_t * err = recorder_->error_words(); err && err[0] != 0) {
+        const uint32_t code = err[0];
+        const std::string op = code >= 1 && code <= uint32_t(core::kOpCount) ? std::string(core::op_name(core::Op(code - 1)))
+                                                                             : "op " + std::to_string(code);
+        Status e = Status::error("vulkan: " + op + ": row id " + std::to_string(int32_t(err[1])) + " at " +
+                                 std::to_string(err[2]) + " is out of range [0, " + std::to_string(err[3]) + ")");
+        std::memset(err, 0, 16);
+        return e;
+    }
     if (profiling_ && recorder_->queries() > 1) {
         std::vector<uint64_t> ts(recorder_->queries());
         r = vkGetQueryPoolResults(device_->handle(), recorder_->query_pool(), 0, recorder_->queries(),

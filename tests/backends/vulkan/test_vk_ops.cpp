@@ -88,3 +88,185 @@ TEST_CASE("vulkan ops: elementwise on strided views", "[vulkan]") {
     require_on_vk(r);
     require_close(r, 1e-6);
 }
+
+TEST_CASE("vulkan ops: rms_norm", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 200;
+    for (const Dims & ne : kShapes) {
+        OpCase c(seed++);
+        std::vector<float> hx, hw;
+        Tensor x = c.f32("x", ne, hx, 2.0f);
+        Tensor w = c.f32("w", {ne[0]}, hw);
+        INFO("shape " << x.shape_str());
+        VkRun r = run_cpu_and_vk(c, {c.g.rms_norm(x, w, 1e-6f), c.g.rms_norm(c.g.slice(x, 0, 0, ne[0]), w, 0.1f)}, *vk);
+        require_on_vk(r);
+        require_close(r, 1e-5);
+    }
+}
+
+TEST_CASE("vulkan ops: rope, every variant", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    struct Case {
+        int64_t hd, n_rot, n_head, n_tok;
+        bool neox;
+        core::RopeScaling scaling;
+        int32_t pos0;
+    };
+    const Case cases[] = {
+        {64, 64, 4, 5, false, core::RopeScaling::None, 0},      {64, 64, 3, 7, true, core::RopeScaling::None, 3},
+        {128, 64, 2, 3, true, core::RopeScaling::Linear, 17},   {128, 128, 2, 4, false, core::RopeScaling::Llama3, 500},
+        {256, 256, 1, 2, true, core::RopeScaling::Llama3, 9000}, {80, 32, 3, 3, false, core::RopeScaling::None, 1},
+        {64, 64, 2, 3, true, core::RopeScaling::None, 100000},   {96, 96, 5, 1, true, core::RopeScaling::Linear, 70000},
+    };
+    uint32_t seed = 300;
+    for (const Case & k : cases) {
+        OpCase c(seed++);
+        std::vector<float> hx;
+        Tensor x = c.f32("x", {k.hd, k.n_head, k.n_tok}, hx);
+        std::vector<int32_t> pos;
+        for (int64_t t = 0; t < k.n_tok; ++t) pos.push_back(k.pos0 + int32_t(t * 3));
+        Tensor ps = c.i32("pos", pos);
+        core::RopeParams p;
+        p.n_rot = int32_t(k.n_rot);
+        p.neox = k.neox;
+        p.base = k.scaling == core::RopeScaling::Llama3 ? 500000.0f : 10000.0f;
+        p.scaling = k.scaling;
+        p.factor = k.scaling == core::RopeScaling::Linear ? 4.0f : 8.0f;
+        INFO("hd " << k.hd << " n_rot " << k.n_rot << " neox " << k.neox << " pos0 " << k.pos0);
+        VkRun r = run_cpu_and_vk(c, {c.g.rope(x, ps, p)}, *vk);
+        require_on_vk(r);
+        require_close(r, 2e-5);
+    }
+}
+
+TEST_CASE("vulkan ops: copy from strided views into F32, F16, Q8_0", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    const std::vector<Dims> shapes = {{32, 1}, {64, 7}, {96, 5, 3}, {128, 3, 2, 2}};
+    uint32_t seed = 400;
+    for (const Dims & ne : shapes) {
+        for (Type dst : {Type::F32, Type::F16, Type::Q8_0}) {
+            OpCase c(seed++);
+            std::vector<float> hx, hh;
+            Tensor x = c.f32("x", ne, hx, 2.0f);
+            Tensor xh = c.typed("xh", Type::F16, ne, hh);
+            std::vector<Tensor> outs = {c.g.copy(x, dst), c.g.copy(xh, Type::F32)};
+            if (dst == Type::F32) {
+                outs.push_back(c.g.copy(c.g.transpose(x), Type::F32));         // dim 0 strided
+                outs.push_back(c.g.copy(c.g.permute(xh, 0, 2, 1, 3), Type::F32));  // F16 rows reordered
+                outs.push_back(c.g.copy(c.g.slice(x, 0, 0, 16), Type::F32));  // rows shorter than the stride
+            } else {
+                outs.push_back(c.g.copy(c.g.permute(x, 0, 2, 1, 3), dst));
+                outs.push_back(c.g.copy(xh, dst));
+            }
+            INFO("shape " << x.shape_str() << " -> " << core::type_name(dst));
+            VkRun r = run_cpu_and_vk(c, outs, *vk);
+            require_on_vk(r);
+            // F16 / Q8_0 rounding may differ by one step where a value sits on a rounding tie.
+            require_close(r, dst == Type::Q8_0 ? 1e-2 : dst == Type::F16 ? 1e-3 : 0.0);
+        }
+    }
+}
+
+TEST_CASE("vulkan ops: set_rows appends into an F32, F16 and Q8_0 cache", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 500;
+    for (Type kv : {Type::F32, Type::F16, Type::Q8_0}) {
+        for (int64_t n : {int64_t(32), int64_t(128), int64_t(256)}) {
+            OpCase c(seed++);
+            std::vector<float> hc, hr;
+            Tensor cache = c.typed("cache", kv, {n, 9}, hc);
+            Tensor rows = c.f32("rows", {n, 4}, hr);
+            Tensor ids = c.i32("ids", {7, 0, 3, 8});
+            Tensor out = c.g.set_rows(cache, rows, ids);
+            INFO(core::type_name(kv) << " n " << n);
+            VkRun r = run_cpu_and_vk(c, {out}, *vk);
+            require_on_vk(r);
+            require_close(r, kv == Type::Q8_0 ? 1e-2 : kv == Type::F16 ? 1e-3 : 0.0);
+        }
+    }
+}
+
+TEST_CASE("vulkan ops: set_rows with a row id out of range is a clear error", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    core::GraphBuilder g;
+    Tensor cache = g.input("cache", Type::F32, {32, 4});
+    Tensor rows = g.input("rows", Type::F32, {32, 2});
+    Tensor ids = g.input("ids", core::kI32, {2});
+    g.mark_output(g.set_rows(cache, rows, ids));
+    auto graph = g.build();
+    REQUIRE(graph.ok());
+    backends::cpu::CpuBackend cpu(1);
+    core::ExecutorOptions opts;
+    opts.cpu = &cpu;
+    opts.gpu = vk;
+    opts.gpu_outside_layers = true;
+    auto ex = core::Executor::create(std::move(graph.value()), opts);
+    REQUIRE(ex.ok());
+    core::Executor & e = **ex;
+    for (const Tensor & t : {cache, rows, ids}) REQUIRE(e.bind_new(t, cpu).ok());
+    std::vector<float> zeros(32 * 4, 0.0f);
+    REQUIRE(e.write(cache, zeros.data(), 32 * 4 * 4).ok());
+    REQUIRE(e.write(rows, zeros.data(), 32 * 2 * 4).ok());
+    const int32_t bad[2] = {1, 4};
+    REQUIRE(e.write(ids, bad, sizeof bad).ok());
+    Status s = e.run();
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("set_rows: row id 4 at 1 is out of range [0, 4)") != std::string::npos);
+    REQUIRE(e.stats().nodes_on[1] == 1);
+    // The backend is usable again afterwards.
+    const int32_t good[2] = {1, 3};
+    REQUIRE(e.write(ids, good, sizeof good).ok());
+    CHECK(e.run().ok());
+}
+
+TEST_CASE("vulkan ops: soft_max with causal, window and key positions", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 600;
+    for (int64_t n_kv : {int64_t(1), int64_t(17), int64_t(300)}) {
+        for (int variant = 0; variant < 4; ++variant) {
+            OpCase c(seed++);
+            const int64_t n_q = 3, n_head = 2;
+            std::vector<float> hx;
+            Tensor x = c.f32("x", {n_kv, n_q, n_head}, hx, 3.0f);
+            std::vector<int32_t> pos;
+            for (int64_t i = 0; i < n_q; ++i) pos.push_back(int32_t(n_kv - n_q + i));
+            Tensor ps = c.i32("pos", pos);
+            core::SoftMaxParams p;
+            p.causal = variant != 1;
+            p.window = variant == 2 ? 5 : 0;
+            Tensor out;
+            if (variant == 3) {  // a ring buffer: slots hold shuffled positions, some empty
+                std::vector<int32_t> kpos(static_cast<size_t>(n_kv));
+                for (int64_t j = 0; j < n_kv; ++j) kpos[size_t(j)] = (j % 5 == 4) ? -1 : int32_t((j * 7) % n_kv);
+                p.window = 9;
+                out = c.g.soft_max(x, ps, p, c.i32("kpos", kpos));
+            } else {
+                out = c.g.soft_max(x, ps, p);
+            }
+            INFO("n_kv " << n_kv << " variant " << variant);
+            VkRun r = run_cpu_and_vk(c, {out}, *vk);
+            require_on_vk(r);
+            require_close(r, 1e-5);
+        }
+    }
+}
+
+TEST_CASE("vulkan ops: argmax, ties and NaN as the CPU", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 700;
+    for (const Dims & ne : kShapes) {
+        OpCase c(seed++);
+        std::vector<float> hx;
+        Tensor x = c.f32("x", ne, hx);
+        VkRun r = run_cpu_and_vk(c, {c.g.argmax(x)}, *vk);
+        require_on_vk(r);
+        CHECK(r.vk[0] == r.cpu[0]);
+    }
+    // All-equal rows: ties go to the first index on both.
+    OpCase c(seed);
+    std::vector<float> hx;
+    Tensor x = c.f32("x", {1000, 3}, hx);
+    VkRun r = run_cpu_and_vk(c, {c.g.argmax(c.g.scale(x, 0.0f))}, *vk);
+    require_on_vk(r);
+    CHECK(r.vk[0] == std::vector<float>{0, 0, 0});
+}
