@@ -14,6 +14,7 @@
 #include "core/text/tokenizer_data.h"
 #include "core/text/tokenizer_metadata.h"
 #include "formats/gguf.h"
+#include "formats/imatrix.h"
 #include "formats/qnt.h"
 #include "formats/safetensors.h"
 
@@ -96,7 +97,7 @@ std::string hf_text_name(std::string_view name) {
 
 // Writes one tensor, converting type in slabs of rows. Same type: the bytes are copied unchanged.
 Status write_tensor(formats::QntWriter & w, const std::string & name, const formats::TensorView & view, Type target,
-                    std::span<const int64_t> ne, int n_threads) {
+                    std::span<const int64_t> ne, const float * importance, int n_threads) {
     if (view.type == target) return w.add_tensor(name, target, ne, view.data, view.size);
 
     const int64_t ncols = ne[0];
@@ -117,7 +118,7 @@ Status write_tensor(formats::QntWriter & w, const std::string & name, const form
         for (int64_t r = 0; r < rows; ++r) {
             src_traits.dequantize_row(src_buf.data() + size_t(r) * src_row, f32.data() + size_t(r * ncols), ncols);
         }
-        quant::quantize_rows(target, f32.data(), dst.data(), rows, ncols, nullptr, n_threads);
+        quant::quantize_rows(target, f32.data(), dst.data(), rows, ncols, importance, n_threads);
         QUANTA_TRY(w.write_tensor_data(dst.data(), uint64_t(rows) * dst_row));
     }
     return w.end_tensor();
@@ -143,10 +144,43 @@ Status check_output(const std::string & output, const ConvertOptions & o) {
     return ok_status();
 }
 
+// Reads --imatrix and checks that it fits the planned tensors (see ConvertOptions::imatrix).
+Result<formats::Imatrix> load_imatrix(const std::string & path, const std::vector<Planned> & plan,
+                                      const std::string & source) {
+    auto m = formats::read_imatrix(path);
+    if (!m.ok()) return m.status();
+    for (const auto & [name, e] : m->entries) {
+        auto p = std::find_if(plan.begin(), plan.end(), [&](const Planned & x) { return x.spec.name == name; });
+        if (p == plan.end()) {
+            return Status::error(path + ": tensor '" + name + "' is not in " + source +
+                                 " (statistics of another model? make them with `quanta imatrix -m MODEL`)");
+        }
+        if (p->spec.ne.size() < 2 || p->spec.ne[0] != int64_t(e.mean_sq.size())) {
+            return Status::error(path + ": tensor '" + name + "' has statistics for " + std::to_string(e.mean_sq.size()) +
+                                 " input columns, but the weight in " + source + " is " + shape_str(p->spec.ne) +
+                                 " (statistics of another model?)");
+        }
+    }
+    for (const Planned & p : plan) {
+        if (p.spec.ne.size() >= 2 && p.spec.name.starts_with("blk.") && !m->find(p.spec.name)) {
+            return Status::error(path + ": no statistics for tensor '" + p.spec.name + "' of " + source +
+                                 " (made for another model? make them with `quanta imatrix -m MODEL`)");
+        }
+    }
+    return m;
+}
+
 // Metadata + tensors into `output`, shared by every input kind.
 Status write_model(const std::string & output, const arch::HParams & hp, const text::TokenizerData & tok,
                    const std::vector<Planned> & plan, const TypePolicy & policy, const std::string & source,
                    const ConvertOptions & o, const std::vector<std::pair<std::string, std::string>> & notes = {}) {
+    formats::Imatrix imatrix;
+    if (!o.imatrix.empty()) {
+        if (policy.keep) return Status::error("--imatrix needs a quantized --type (keep copies every tensor unchanged)");
+        auto m = load_imatrix(o.imatrix, plan, source);
+        if (!m.ok()) return m.status();
+        imatrix = std::move(m.value());
+    }
     auto w = formats::QntWriter::create(output);
     if (!w.ok()) return w.status();
     QUANTA_TRY(arch::write_hparams(*w, hp));
@@ -155,13 +189,21 @@ Status write_model(const std::string & output, const arch::HParams & hp, const t
     QUANTA_TRY(w->add_string("general.converter", kConverter));
     QUANTA_TRY(w->add_string("general.quantization", policy.name));
     for (const auto & [key, value] : notes) QUANTA_TRY(w->add_string(key, value));
+    if (!o.imatrix.empty()) {  // provenance, as llama.cpp's quantize.imatrix.* keys
+        QUANTA_TRY(w->add_string("quantize.imatrix.file", fs::path(o.imatrix).filename().string()));
+        QUANTA_TRY(w->add_string("quantize.imatrix.source", imatrix.source));
+        QUANTA_TRY(w->add_string("quantize.imatrix.text_xxh3", imatrix.text_xxh3));
+        QUANTA_TRY(w->add_u64("quantize.imatrix.n_tokens", imatrix.n_tokens));
+        QUANTA_TRY(w->add_u32("quantize.imatrix.entries", uint32_t(imatrix.entries.size())));
+    }
 
     const int n_threads = o.n_threads > 0 ? o.n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
     uint64_t read = 0;
     for (size_t i = 0; i < plan.size(); ++i) {
         const Planned & p = plan[i];
         const Type target = policy.keep ? p.view->type : choose_type(policy, p.spec, hp.n_layer);
-        Status s = write_tensor(*w, p.spec.name, *p.view, target, p.spec.ne, n_threads);
+        const formats::ImatrixEntry * imp = imatrix.find(p.spec.name);
+        Status s = write_tensor(*w, p.spec.name, *p.view, target, p.spec.ne, imp ? imp->mean_sq.data() : nullptr, n_threads);
         if (!s.ok()) return s.with_context(output + ": tensor '" + p.spec.name + "'");
         read += p.view->size;
         if (o.progress) o.progress(i, plan.size(), p.spec.name, read);

@@ -18,6 +18,11 @@ struct ConvertOptions {
                                   // checkpoints, "keep" (bit-exact) for GGUF
     bool force = false;           // overwrite an existing output
     int n_threads = 0;            // 0: all cores
+    // Importance statistics (formats/imatrix.h: `quanta imatrix` output or a llama.cpp imatrix GGUF)
+    // weighting each quantized tensor's error per input column. Empty: none. The file must fit the
+    // model: every entry names a 2-D tensor with that many columns, and every 2-D layer tensor
+    // ("blk.*") has an entry; otherwise the error names the tensor.
+    std::string imatrix;
     // Called after each tensor (index from 0, count, name, input bytes read so far). May be empty.
     std::function<void(size_t, size_t, const std::string &, uint64_t)> progress;
 };

@@ -25,12 +25,18 @@ struct VStorage {
     int64_t offset = 0;   // in the backend's arena (planned storages)
 };
 
+constexpr std::array<int, kMaxSrc> no_sources() {
+    std::array<int, kMaxSrc> a{};
+    a.fill(-1);
+    return a;
+}
+
 struct Step {
     bool copy = false;
     int backend = 0;      // compute: where it runs; copy: the destination's backend
     int node = -1;
     int dst_vs = -1;
-    std::array<int, kMaxSrc> src_vs{-1, -1, -1, -1};  // copy: src_vs[0] is the source
+    std::array<int, kMaxSrc> src_vs = no_sources();  // copy: src_vs[0] is the source
 };
 
 struct Binding {
@@ -44,6 +50,7 @@ struct Group {
     int first_step = 0;
     int end_step = 0;
     std::vector<BoundNode> nodes;
+    uint32_t observed = 0;  // sources of its last node the NodeObserver wants (the node ends the group)
 };
 
 Status copy_between(Buffer & src, size_t src_off, Buffer & dst, size_t dst_off, size_t n) {
@@ -58,6 +65,33 @@ Status copy_between(Buffer & src, size_t src_off, Buffer & dst, size_t dst_off, 
     std::vector<char> staging(n);
     QUANTA_TRY(src.backend().download(src, src_off, staging.data(), n));
     return dst.backend().upload(dst, dst_off, staging.data(), n);
+}
+
+// Hands the sources of an observed node to the observer as host views (downloaded where needed).
+Status observe_node(NodeObserver & observer, const Graph & graph, int node_index, const BoundNode & bn, uint32_t mask) {
+    const Node & node = *bn.node;
+    std::array<HostView, kMaxSrc> views{};
+    std::array<std::vector<uint8_t>, kMaxSrc> staging;
+    for (int k = 0; k < node.n_src; ++k) {
+        const BoundTensor & t = bn.src[size_t(k)];
+        HostView & v = views[size_t(k)];
+        v.type = t.type;
+        v.ne = t.ne;
+        v.nb = t.nb;
+        if (!(mask & (1u << k))) continue;
+        if (t.buffer->host_data()) {
+            QUANTA_TRY(t.buffer->backend().sync());
+            v.data = t.host<const uint8_t>();
+            continue;
+        }
+        // Bytes from the first to one past the last byte the view touches.
+        size_t extent = size_t(t.ne[0] / type_block_size(t.type) - 1) * size_t(t.nb[0]) + type_block_bytes(t.type);
+        for (int d = 1; d < kMaxDims; ++d) extent += size_t(t.ne[size_t(d)] - 1) * size_t(t.nb[size_t(d)]);
+        staging[size_t(k)].resize(extent);
+        QUANTA_TRY(t.buffer->backend().download(*t.buffer, t.offset, staging[size_t(k)].data(), extent));
+        v.data = staging[size_t(k)].data();
+    }
+    return observer.observe(graph, node_index, std::span<const HostView>(views.data(), size_t(node.n_src)));
 }
 
 }  // namespace
@@ -356,7 +390,7 @@ Status Executor::resolve() {
     for (int s = 0; s < int(m.steps.size()); ++s) {
         const Step & st = m.steps[size_t(s)];
         const bool join = !st.copy && !m.groups.empty() && !m.groups.back().copy && m.groups.back().backend == st.backend &&
-                          !(options_.poison_freed && !m.poison_after[size_t(s - 1)].empty());
+                          m.groups.back().observed == 0 && !(options_.poison_freed && !m.poison_after[size_t(s - 1)].empty());
         if (!join) {
             Group g;
             g.copy = st.copy;
@@ -373,6 +407,7 @@ Status Executor::resolve() {
         bn.dst = place(node.dst, st.dst_vs);
         for (int k = 0; k < node.n_src; ++k) bn.src[size_t(k)] = place(node.src[size_t(k)], st.src_vs[size_t(k)]);
         g.nodes.push_back(bn);
+        g.observed = options_.observer ? options_.observer->wants(graph_, st.node) : 0;
     }
     stats_.submissions = 0;
     for (const Group & g : m.groups) stats_.submissions += g.copy ? 0 : 1;
@@ -410,6 +445,10 @@ Status Executor::run() {
         } else {
             Status s = m.backends[size_t(g.backend)]->run(g.nodes);
             if (!s.ok()) return s.with_context("executor: " + std::string(m.backends[size_t(g.backend)]->name()));
+            if (g.observed != 0) {
+                const int node = m.steps[size_t(g.end_step - 1)].node;
+                QUANTA_TRY(observe_node(*options_.observer, graph_, node, g.nodes.back(), g.observed));
+            }
         }
         if (!options_.poison_freed) continue;
         for (int s = g.first_step; s < g.end_step; ++s) {

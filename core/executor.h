@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,30 @@
 #include "core/graph.h"
 
 namespace quanta::core {
+
+// A source of an observed node in host memory: the view's type, extents and byte strides, and a
+// pointer to its first byte. Valid only during NodeObserver::observe.
+struct HostView {
+    Type type = Type::F32;
+    std::array<int64_t, kMaxDims> ne{1, 1, 1, 1};  // dim 0 innermost
+    std::array<int64_t, kMaxDims> nb{0, 0, 0, 0};  // byte strides
+    const uint8_t * data = nullptr;
+};
+
+// Analysis hook (`quanta imatrix` collects activation statistics with it): looks at the sources of
+// chosen nodes after they ran. wants() is asked once per node when the executor resolves its plan
+// and returns a bit mask of the sources to show (bit k: src[k]; 0: not observed). Each chosen node
+// ends its submission group (one more Backend::run per chosen node), and right after it runs (its
+// backend synced, before any dead intermediate is reused or poisoned) observe() gets host views of
+// the chosen sources (the others have data == nullptr), downloaded first where the memory has no
+// host address. Called on the thread that calls run(); a non-ok Status stops the run and is
+// returned by it.
+class NodeObserver {
+public:
+    virtual ~NodeObserver() = default;
+    virtual uint32_t wants(const Graph & graph, int node) const = 0;
+    virtual Status observe(const Graph & graph, int node, std::span<const HostView> src) = 0;
+};
 
 struct ExecutorOptions {
     Backend * cpu = nullptr;          // required: runs every op and is the fallback
@@ -35,6 +60,7 @@ struct ExecutorOptions {
     bool reuse_memory = true;         // false: every intermediate gets its own bytes
     bool poison_freed = false;        // debug: fill an intermediate with NaN bytes once it is dead
     int64_t alignment = 256;          // byte alignment of planned tensors
+    NodeObserver * observer = nullptr;  // optional; must outlive the executor (see NodeObserver)
 };
 
 struct ExecutorStats {

@@ -80,6 +80,7 @@ Result<Session::Planned *> Session::planned(int64_t n_tokens, bool all_logits) {
     eo.cpu = &cpu_;
     eo.gpu = gpu_;
     eo.n_gpu_layers = n_gpu_layers_;
+    eo.observer = options_.observer;
     auto ex = core::Executor::create(p->graph.graph, eo);
     if (!ex.ok()) return ex.status();
     p->executor = std::move(ex.value());

@@ -23,6 +23,7 @@ struct SessionOptions {
     int64_t n_ctx = 2048;       // positions the KV cache holds
     int64_t n_ubatch = 512;     // tokens per graph run while reading a prompt
     Type kv_type = Type::F16;   // F32, F16 or Q8_0
+    core::NodeObserver * observer = nullptr;  // optional analysis hook on every planned graph (imatrix)
 };
 
 class Session {

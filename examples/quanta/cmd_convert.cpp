@@ -13,7 +13,7 @@ namespace quanta::cli {
 namespace {
 
 struct ConvertArgs {
-    std::string input, output, type;
+    std::string input, output, type, imatrix;
     bool force = false, quiet = false;
     int threads = 0;
 };
@@ -24,6 +24,7 @@ convert::ConvertOptions make_options(const ConvertArgs & a) {
     o.type = a.type;
     o.force = a.force;
     o.n_threads = a.threads;
+    o.imatrix = a.imatrix;
     if (a.quiet) return o;
     const bool tty = isatty(STDERR_FILENO);
     const auto start = std::chrono::steady_clock::now();
@@ -46,6 +47,10 @@ void add_shared(CLI::App * sub, ConvertArgs & a) {
     sub->add_flag("--force", a.force, "Overwrite the output if it exists");
     sub->add_flag("-q,--quiet", a.quiet, "No progress output");
     sub->add_option("-t,--threads", a.threads, "Quantization threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    sub->add_option("--imatrix", a.imatrix,
+                    "Importance statistics weighting the quantization error (`quanta imatrix` output, or a "
+                    "llama.cpp imatrix GGUF)")
+        ->check(CLI::ExistingFile);
 }
 
 }  // namespace

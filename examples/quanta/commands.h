@@ -16,6 +16,7 @@ void add_version_command(CLI::App & app);
 void add_inspect_command(CLI::App & app);
 void add_convert_command(CLI::App & app);
 void add_quantize_command(CLI::App & app);
+void add_imatrix_command(CLI::App & app);
 void add_run_command(CLI::App & app);
 void add_chat_command(CLI::App & app);
 void add_logits_command(CLI::App & app);

@@ -48,6 +48,7 @@ int main(int argc, char ** argv) {
     add_inspect_command(app);
     add_convert_command(app);
     add_quantize_command(app);
+    add_imatrix_command(app);
     add_run_command(app);
     add_chat_command(app);
     add_logits_command(app);
