@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# bench/gpu-check.sh — the CUDA backend's whole check on a GPU machine, in under 8 minutes (H100).
+#
+# Before (on the Debian dev machine, with network): bench/gpu/prepare.sh  (fetches .debs into the
+# ignored bench/gpu/debs). Then from the session, with the `device` tool:
+#     run(command="bash bench/gpu-check.sh", carry=["bench/gpu/debs"], timeout_s=560)
+# Steps, each bounded by `timeout` and skipped (aloud) when the time budget is spent:
+#   1. unpack the .debs into a private prefix (dpkg -x, never into /); configure CMake against it
+#      for this GPU's architecture only (nvidia-smi's compute capability); build the CUDA tests,
+#      the Vulkan tests when a Vulkan loader + glslc are there, quanta and synth_model (-j nproc)
+#   2. the cuda (and vulkan) CTest labels; a test that SKIPs on a GPU machine is reported as such
+#   3. compute-sanitizer memcheck over the CUDA op tests (not the whole-model test: too slow there)
+#   4. the device's read bandwidth (PyTorch: a 4 GiB sum, best of 5)
+#   5. per model (Llama-3-8B shape, Gemma-2-27B shape; QT4, Q4_K, Q4_0, in priority order): write a
+#      random-weight .qnt ON THIS MACHINE (bench/gpu/synth_model), `quanta bench --backend cuda`
+#      pp512 and tg64, delete the file (disk), then the PyTorch bf16 baseline for the shape
+#   6. a short table, last
+# Everything is logged to $OUT (the device tool brings $OUT back) or /tmp/quanta-gpu-check.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+OUT=${OUT:-/tmp/quanta-gpu-check}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu-check.log") 2>&1
+T0=$(date +%s)
+BUDGET=${QUANTA_GPU_BUDGET_S:-450}   # stop starting new steps after this many seconds
+elapsed() { echo $(( $(date +%s) - T0 )); }
+left() { echo $(( BUDGET - $(elapsed) )); }
+say() { echo "[gpu-check $(elapsed)s] $*"; }
+TABLE=$OUT/table.txt
+: > "$TABLE"
+row() { printf '%-11s %-6s %10s %9s %9s %7s   %s\n' "$@" >> "$TABLE"; }
+row "model" "type" "pp512 t/s" "TFLOP/s" "tg t/s" "%BW" "note"
+
+# ---- 0. the machine -------------------------------------------------------------------------
+nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader || { say "no nvidia-smi: not a GPU machine"; exit 1; }
+ARCH=${QUANTA_CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')}
+JOBS=$(nproc)
+NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+say "arch sm_$ARCH, $JOBS cores, nvcc $($NVCC --version | tail -1)"
+
+# ---- 1. prefix + build ----------------------------------------------------------------------
+P=/tmp/quanta-prefix
+rm -rf "$P" && mkdir -p "$P"
+n_debs=0
+for f in bench/gpu/debs/*.deb; do
+    [ -e "$f" ] || break
+    if command -v dpkg > /dev/null; then dpkg -x "$f" "$P"
+    else (cd "$P" && ar x "$ROOT/$f" && tar -xf data.tar.* && rm -f data.tar.* control.tar.* debian-binary); fi && n_debs=$((n_debs + 1))
+done
+if [ "$n_debs" -eq 0 ]; then say "bench/gpu/debs is empty: run bench/gpu/prepare.sh here first and carry bench/gpu/debs"; exit 1; fi
+LIBDIR=$P/usr/lib/x86_64-linux-gnu
+export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export PKG_CONFIG_SYSROOT_DIR=$P PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig:$P/usr/share/pkgconfig
+export PATH=$PATH:$P/usr/bin
+[ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+vk_args=(-DQUANTA_VULKAN=OFF)
+if [ -x "$P/usr/bin/glslc" ] && [ -e "$LIBDIR/libvulkan.so" ]; then
+    vk_args=(-DQUANTA_VULKAN=ON -DVulkan_INCLUDE_DIR="$P/usr/include" -DVulkan_LIBRARY="$LIBDIR/libvulkan.so"
+             -DVulkan_GLSLC_EXECUTABLE="$P/usr/bin/glslc")
+fi
+say "unpacked $n_debs packages into $P; configuring"
+B=build-gpu
+timeout 120 cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER="$NVCC" \
+    -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_PREFIX_PATH="$P/usr" -DPKG_CONFIG_EXECUTABLE="$P/usr/bin/pkgconf" \
+    "${vk_args[@]}" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; say "configure failed"; exit 1; }
+grep "quanta:" "$OUT/configure.log"
+targets=(quanta synth_model test_backends_cuda)
+grep -q "Vulkan=ON" "$OUT/configure.log" && targets+=(test_backends_vulkan)
+tb=$(date +%s)
+timeout 300 ninja -C $B -j"$JOBS" "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -40; say "build failed"; exit 1; }
+say "built ${targets[*]} in $(( $(date +%s) - tb ))s"
+
+# ---- 2. tests -------------------------------------------------------------------------------
+for label in cuda vulkan; do
+    [ "$label" = vulkan ] && [ ! -x $B/tests/test_backends_vulkan ] && { say "vulkan tests not built (no loader/glslc)"; continue; }
+    (cd $B && timeout 150 ctest -L $label --output-on-failure > "$OUT/ctest-$label.log" 2>&1)
+    rc=$?
+    summary=$(grep -E "tests passed|tests failed" "$OUT/ctest-$label.log" | tail -1)
+    skipped=$(grep -c "(Skipped)" "$OUT/ctest-$label.log")
+    say "ctest -L $label: rc $rc, $summary, $skipped skipped"
+    grep -E "Failed|\*\*\*|Skipped" "$OUT/ctest-$label.log" | head -20
+    [ "$skipped" -gt 0 ] && grep -m3 "QUANTA_SKIP" "$OUT/ctest-$label.log"
+    row "ctest" "$label" "-" "-" "-" "-" "rc $rc: $summary, $skipped skipped"
+done
+
+# ---- 3. compute-sanitizer -------------------------------------------------------------------
+if command -v compute-sanitizer > /dev/null && [ "$(left)" -gt 200 ]; then
+    timeout 120 compute-sanitizer --tool memcheck --error-exitcode 7 $B/tests/test_backends_cuda '~*whole-model*' \
+        > "$OUT/sanitizer.log" 2>&1
+    rc=$?
+    say "compute-sanitizer memcheck: rc $rc ($(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1))"
+    row "sanitizer" "memchk" "-" "-" "-" "-" "rc $rc $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
+else
+    say "compute-sanitizer skipped (missing, or $(left)s left)"
+fi
+
+# ---- 4. bandwidth ---------------------------------------------------------------------------
+BW=$(timeout 60 python3 - <<'EOF'
+import time, torch
+x = torch.empty(1 << 30, dtype=torch.float32, device="cuda").fill_(1.0)  # 4 GiB
+best = 1e9
+for _ in range(6):
+    torch.cuda.synchronize(); t = time.perf_counter(); x.sum(); torch.cuda.synchronize()
+    best = min(best, time.perf_counter() - t)
+print(f"{x.numel() * 4 / best / 1e9:.0f}")
+EOF
+)
+BW=${BW:-0}
+say "device read bandwidth ${BW} GB/s (PyTorch sum over 4 GiB, best of 6)"
+
+# ---- 5. models ------------------------------------------------------------------------------
+MODELS=/tmp/quanta-models
+mkdir -p $MODELS
+declare -A done_torch
+for job in llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT4 gemma2-27b:Q4_K llama3-8b:Q4_0 gemma2-27b:Q4_0; do
+    shape=${job%%:*}
+    type=${job##*:}
+    need=60; [ "$shape" = gemma2-27b ] && need=100
+    if [ "$(left)" -lt "$need" ]; then say "skip $shape $type: $(left)s left"; row "$shape" "$type" "-" "-" "-" "-" "skipped: time budget"; continue; fi
+    f=$MODELS/$shape-$type.qnt
+    info=$(timeout 150 $B/bin/synth_model "$shape" "$type" "$f" 2> "$OUT/synth.log") || { cat "$OUT/synth.log"; row "$shape" "$type" "-" "-" "-" "-" "synth failed"; continue; }
+    say "synth $shape $type: $(tail -1 "$OUT/synth.log") $info"
+    params=$(echo "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["matmul_params"])')
+    log=$OUT/bench-$shape-$type.log
+    bw_arg=(); [ "$BW" != 0 ] && bw_arg=(--bandwidth "$BW")
+    timeout 150 $B/bin/quanta bench -m "$f" --backend cuda -p 512 -n 64 -r 3 -c 1024 "${bw_arg[@]}" > "$log" 2>&1
+    rc=$?
+    cat "$log"
+    pp=$(awk '/^pp512/ {print $2}' "$log"); tg=$(awk '/^tg64/ {print $2}' "$log")
+    pct=$(grep -o '= [0-9.]*% of' "$log" | tr -dc '0-9.')
+    tflops=$(python3 -c "print(f'{2*$params*float(\"${pp:-0}\")/1e12:.1f}')")
+    row "$shape" "$type" "${pp:--}" "$tflops" "${tg:--}" "${pct:--}" "rc $rc"
+    rm -f "$f"
+    if [ -z "${done_torch[$shape]:-}" ] && [ "$(left)" -gt 40 ]; then
+        done_torch[$shape]=1
+        tj=$(timeout 90 python3 bench/gpu/torch_baseline.py "$shape" 2> "$OUT/torch-$shape.log" | tail -1)
+        say "torch bf16 $shape: $tj"
+        if [ -n "$tj" ]; then
+            read -r tpp ttf ttg tpct < <(echo "$tj" | python3 -c "import json,sys; j=json.load(sys.stdin); bw=float('$BW') or 1; print(f\"{j['pp512_tok_s']:.0f} {j['pp512_tflops']:.1f} {j['tg_tok_s']:.1f} {100*j['tg_tok_s']*j['weight_bytes']/bw/1e9:.0f}\")")
+            row "$shape" "bf16" "$tpp" "$ttf" "$ttg" "$tpct" "PyTorch skeleton (torch_baseline.py)"
+        fi
+    fi
+done
+
+# ---- 6. table -------------------------------------------------------------------------------
+echo
+echo "== quanta CUDA on $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), read bandwidth ${BW} GB/s, $(elapsed)s total"
+cat "$TABLE"
