@@ -40,6 +40,30 @@ std::unique_ptr<core::Backend> create_cpu_backend(int n_threads) {
     return std::make_unique<cpu::CpuBackend>(n_threads);
 }
 
+Result<DeviceMemoryInfo> device_memory(core::Backend & backend) {
+#if QUANTA_HAVE_CUDA
+    if (auto * c = dynamic_cast<cuda::CudaBackend *>(&backend)) {
+        auto m = c->memory();
+        if (!m.ok()) return m.status();
+        return DeviceMemoryInfo{m->free_bytes, m->total_bytes};
+    }
+#endif
+    return Status::error("backends: '" + std::string(backend.name()) + "' does not report its free memory");
+}
+
+int layers_that_fit(const std::vector<int64_t> & layer_bytes, int64_t fixed_bytes, int64_t reserve_bytes,
+                    int64_t free_bytes) {
+    int64_t used = fixed_bytes + reserve_bytes;
+    if (used > free_bytes) return 0;
+    int n = 0;
+    for (int64_t b : layer_bytes) {
+        if (used + b > free_bytes) break;
+        used += b;
+        ++n;
+    }
+    return n;
+}
+
 Result<std::unique_ptr<core::Backend>> create_backend(std::string_view name, int device) {
     if (name == "cpu") return create_cpu_backend(0);
 #if QUANTA_HAVE_VULKAN

@@ -35,4 +35,18 @@ Result<std::unique_ptr<core::Backend>> create_backend(std::string_view name, int
 // The CPU backend with an explicit thread count (<= 0: physical cores).
 std::unique_ptr<core::Backend> create_cpu_backend(int n_threads = 0);
 
+struct DeviceMemoryInfo {
+    size_t free_bytes = 0;
+    size_t total_bytes = 0;
+};
+
+// Free and total memory of a GPU backend's device now (for `--ngl auto` and the fit check); an
+// error naming the backend when it cannot say (cpu, and GPU backends without a query yet).
+Result<DeviceMemoryInfo> device_memory(core::Backend & backend);
+
+// The most leading layers that fit in free_bytes: the largest n with fixed_bytes + reserve_bytes +
+// layer_bytes[0] + ... + layer_bytes[n-1] <= free_bytes (0 when even the fixed part does not fit).
+int layers_that_fit(const std::vector<int64_t> & layer_bytes, int64_t fixed_bytes, int64_t reserve_bytes,
+                    int64_t free_bytes);
+
 }  // namespace quanta::backends

@@ -347,17 +347,4 @@ Result<std::unique_ptr<core::Backend>> create_backend(int device) {
     return std::unique_ptr<core::Backend>(std::move(b.value()));
 }
 
-int layers_that_fit(const std::vector<int64_t> & layer_bytes, int64_t fixed_bytes, int64_t reserve_bytes,
-                    int64_t free_bytes) {
-    int64_t used = fixed_bytes + reserve_bytes;
-    if (used > free_bytes) return 0;
-    int n = 0;
-    for (int64_t b : layer_bytes) {
-        if (used + b > free_bytes) break;
-        used += b;
-        ++n;
-    }
-    return n;
-}
-
 }  // namespace quanta::backends::cuda

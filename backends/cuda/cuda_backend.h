@@ -77,10 +77,4 @@ private:
 // The backend as the registry hands it out.
 Result<std::unique_ptr<core::Backend>> create_backend(int device);
 
-// How many of the model's repeated layers fit on the device: the most n such that
-// fixed_bytes + sum(layer_bytes[0..n)) + reserve_bytes <= free_bytes (layers are placed from the
-// first). fixed_bytes: what the GPU holds whatever n is (output head, embeddings when on the GPU).
-int layers_that_fit(const std::vector<int64_t> & layer_bytes, int64_t fixed_bytes, int64_t reserve_bytes,
-                    int64_t free_bytes);
-
 }  // namespace quanta::backends::cuda

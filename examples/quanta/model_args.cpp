@@ -1,10 +1,71 @@
 #include "examples/quanta/model_args.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "backends/registry.h"
 
 namespace quanta::cli {
+
+namespace {
+
+// Device bytes a session puts on the GPU: per layer its weights and KV cache, outside the layers
+// every other weight (output head, embeddings), and a working reserve for activations and scratch
+// (1 GiB plus a ubatch of the widest activations, generous: the planner's exact peak is known only
+// once the graph is built).
+struct GpuNeed {
+    std::vector<int64_t> layer;
+    int64_t fixed = 0;
+    int64_t reserve = 0;
+};
+
+GpuNeed gpu_need(const model::Model & m, const model::SessionOptions & so) {
+    const arch::HParams & hp = m.hparams();
+    GpuNeed need;
+    need.layer.assign(size_t(hp.n_layer), 0);
+    const int64_t kv = 2 * so.n_ctx * hp.n_head_kv * int64_t(core::type_row_bytes(so.kv_type, hp.head_dim));
+    for (int64_t & b : need.layer) b = kv;
+    for (const arch::TensorSpec & spec : m.specs()) {
+        const model::Weight * w = m.find(spec.name);
+        if (!w) continue;
+        if (spec.layer >= 0 && spec.layer < hp.n_layer) need.layer[size_t(spec.layer)] += int64_t(w->bytes);
+        else need.fixed += int64_t(w->bytes);
+    }
+    need.reserve = (int64_t(1) << 30) + so.n_ubatch * (3 * hp.n_ff + hp.n_vocab) * 4;
+    return need;
+}
+
+std::string mib(int64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
+
+// The layer count for --ngl against the GPU's free memory: "auto" takes what fits; a count (or
+// all) that does not fit is an error that says how many would.
+Result<int> gpu_layers(const ModelArgs & a, const model::Model & m, const model::SessionOptions & so, core::Backend & gpu) {
+    const int n_layer = int(m.hparams().n_layer);
+    const bool automatic = a.ngl == "auto";
+    const int requested = a.ngl.empty() || a.ngl == "all" || automatic ? n_layer : std::min(n_layer, std::stoi(a.ngl));
+    auto mem = backends::device_memory(gpu);
+    if (!mem.ok()) {
+        if (automatic) return Status::error("--ngl auto: " + mem.status().message() + "; pass --ngl N");
+        return requested;  // no query: the allocation itself reports running out
+    }
+    const GpuNeed need = gpu_need(m, so);
+    const int fit = backends::layers_that_fit(need.layer, need.fixed, need.reserve, int64_t(mem->free_bytes));
+    int64_t want = need.fixed + need.reserve;
+    for (int il = 0; il < requested; ++il) want += need.layer[size_t(il)];
+    if (automatic) {
+        std::fprintf(stderr, "--ngl auto: %d of %d layers on %s (%s free)\n", fit, n_layer, std::string(gpu.name()).c_str(),
+                     mib(int64_t(mem->free_bytes)).c_str());
+        return fit;
+    }
+    if (requested > fit) {
+        return Status::error(std::string(gpu.name()) + ": " + std::to_string(requested) + " layers need about " + mib(want) +
+                             " but " + mib(int64_t(mem->free_bytes)) + " are free; --ngl " + std::to_string(fit) +
+                             " fits (or --ngl auto)");
+    }
+    return requested;
+}
+
+}  // namespace
 
 void add_model_options(CLI::App * sub, ModelArgs & a) {
     sub->add_option("-m,--model", a.model, "Model file (.qnt; convert others with `quanta convert`)")->required();
@@ -13,7 +74,16 @@ void add_model_options(CLI::App * sub, ModelArgs & a) {
     sub->add_option("-t,--threads", a.threads, "CPU threads (default: physical cores)")->check(CLI::NonNegativeNumber);
     sub->add_option("--backend", a.backend, "cpu, cuda or vulkan (`quanta version` lists what is here)");
     sub->add_option("--device", a.device, "Device index of the backend")->check(CLI::NonNegativeNumber);
-    sub->add_option("--ngl", a.n_gpu_layers, "Layers to run on the GPU backend (the rest on the CPU)")->check(CLI::NonNegativeNumber);
+    sub->add_option("--ngl", a.ngl,
+                    "Layers on the GPU backend, the rest on the CPU: N, all (the default with --backend) or auto "
+                    "(as many as fit in free device memory)")
+        ->check(CLI::Validator(
+            [](std::string & v) -> std::string {
+                if (v == "all" || v == "auto") return {};
+                if (!v.empty() && v.size() < 9 && v.find_first_not_of("0123456789") == std::string::npos) return {};
+                return "--ngl takes a layer count, all or auto (got '" + v + "')";
+            },
+            "N|all|auto"));
     sub->add_option("--cache-type", a.cache_type, "KV cache type: f16, q8_0 or f32")->check(CLI::IsMember({"f16", "q8_0", "f32"}));
 }
 
@@ -50,14 +120,19 @@ Result<LoadedModel> load_model(const ModelArgs & a) {
         auto gpu = backends::create_backend(a.backend, a.device);
         if (!gpu.ok()) return gpu.status();
         out.gpu = std::move(gpu.value());
-    } else if (a.n_gpu_layers > 0) {
+    } else if (!a.ngl.empty() && a.ngl != "0") {
         return Status::error("--ngl needs a GPU backend: add --backend cuda or --backend vulkan");
     }
     model::SessionOptions so;
     so.n_ctx = a.n_ctx;
     so.n_ubatch = a.n_ubatch;
     so.kv_type = a.cache_type == "f32" ? Type::F32 : a.cache_type == "q8_0" ? Type::Q8_0 : Type::F16;
-    const int n_gpu = out.gpu ? (a.n_gpu_layers > 0 ? a.n_gpu_layers : int(out.model->hparams().n_layer)) : 0;
+    int n_gpu = 0;
+    if (out.gpu) {
+        auto layers = gpu_layers(a, *out.model, so, *out.gpu);
+        if (!layers.ok()) return layers.status();
+        n_gpu = *layers;
+    }
     auto s = model::Session::create(*out.model, *out.cpu, so, out.gpu.get(), n_gpu);
     if (!s.ok()) return s.status();
     out.session = std::move(s.value());

@@ -22,7 +22,7 @@ struct ModelArgs {
     int threads = 0;
     std::string backend = "cpu";
     int device = 0;
-    int n_gpu_layers = 0;
+    std::string ngl;  // --ngl: "" or "all" (every layer when a GPU backend is given), "auto", or a count
     std::string cache_type = "f16";
 };
 
