@@ -270,3 +270,51 @@ TEST_CASE("vulkan ops: argmax, ties and NaN as the CPU", "[vulkan]") {
     require_on_vk(r);
     CHECK(r.vk[0] == std::vector<float>{0, 0, 0});
 }
+
+TEST_CASE("vulkan ops: attention (causal, window, soft-cap, GQA, kpos; F32/F16/Q8_0 K/V)", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    struct Case {
+        int64_t hd, n_head, n_head_kv, n_q, n_kv;
+        bool causal;
+        int32_t window;
+        float softcap;
+        bool kpos;
+    };
+    const Case cases[] = {
+        {64, 4, 2, 1, 37, true, 0, 0.0f, false},    {128, 4, 1, 5, 70, true, 0, 0.0f, false},
+        {256, 2, 2, 3, 9, true, 4, 50.0f, false},  {64, 8, 2, 4, 200, true, 16, 0.0f, false},
+        {96, 3, 3, 2, 33, false, 0, 30.0f, false}, {128, 2, 1, 3, 90, true, 0, 0.0f, true},
+        {64, 4, 2, 2, 65, true, 7, 20.0f, true},   {32, 1, 1, 1, 1, true, 0, 0.0f, false},
+    };
+    uint32_t seed = 800;
+    for (const Case & k : cases) {
+        for (Type kv : {Type::F32, Type::F16, Type::Q8_0}) {
+            OpCase c(seed++);
+            std::vector<float> hq, hk, hv;
+            Tensor q = c.f32("q", {k.hd, k.n_head, k.n_q}, hq);
+            Tensor kk = c.typed("k", kv, {k.hd, k.n_head_kv, k.n_kv}, hk);
+            Tensor vv = c.typed("v", kv, {k.hd, k.n_head_kv, k.n_kv}, hv);
+            std::vector<int32_t> pos;
+            for (int64_t i = 0; i < k.n_q; ++i) pos.push_back(int32_t(k.n_kv - k.n_q + i));
+            Tensor ps = c.i32("pos", pos);
+            core::AttentionParams p;
+            p.scale = 1.0f / std::sqrt(float(k.hd));
+            p.softcap = k.softcap;
+            p.window = k.window;
+            p.causal = k.causal;
+            Tensor kp;
+            if (k.kpos) {  // ring buffer: slot j holds a shuffled position, every 6th slot empty
+                std::vector<int32_t> kpos(static_cast<size_t>(k.n_kv));
+                for (int64_t j = 0; j < k.n_kv; ++j) kpos[size_t(j)] = j % 6 == 5 ? -1 : int32_t((j * 11 + 3) % k.n_kv);
+                kp = c.i32("kpos", kpos);
+            }
+            Tensor out = c.g.attention(q, kk, vv, ps, p, kp);
+            INFO("hd " << k.hd << " heads " << k.n_head << "/" << k.n_head_kv << " n_q " << k.n_q << " n_kv " << k.n_kv
+                       << " window " << k.window << " softcap " << k.softcap << " kpos " << k.kpos << " "
+                       << core::type_name(kv));
+            VkRun r = run_cpu_and_vk(c, {out}, *vk);
+            require_on_vk(r);
+            require_close(r, kv == Type::Q8_0 ? 2e-3 : 2e-5);
+        }
+    }
+}
