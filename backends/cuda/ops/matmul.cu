@@ -7,8 +7,7 @@
 // quant/'s per-block helpers), and dots it with the same 32 activations of each of the group's
 // columns; a warp reduction finishes each column. The weight row is therefore read once per 8
 // columns: for decode (1..8 tokens) this reads every weight byte once, which is what bounds decode;
-// for prompts it re-reads the weights M/8 times from L2, a correct but slow stand-in for a tensor-
-// core (mma.sync) matrix kernel, which is not written yet (docs/backends.md says so).
+// for prompts (M > 8) the tensor-core kernel of mma.cuh takes over (64 columns per weight decode).
 // Activations are f32 throughout (the CPU quantizes them to the weight's dot_with type instead, so
 // the two backends differ by that rounding; the op tests bound it). F16 activations are widened
 // once into scratch. QT4 never un-rotates its weights: w . x = (R w) . (R x), so the activation
@@ -16,7 +15,10 @@
 // reference's operation order) and dotted with QT4's rotated-domain values.
 // Float weights (F32, F16, BF16) use the same warp layout with lanes over elements (any K).
 // GQA / batch broadcasting: activation batch (i2, i3) reads weight batch (i2 / r2, i3 / r3).
+#include <cstdlib>
+
 #include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/mma.cuh"
 
 namespace quanta::backends::cuda {
 
@@ -166,10 +168,27 @@ dim3 mat_grid(const MatArgs & a) {
     return dim3(unsigned((a.N + kWarps - 1) / kWarps), unsigned((a.M + kCols - 1) / kCols), unsigned(a.B2 * a.B3));
 }
 
+// Prompts (more than kCols columns) go to the tensor-core kernel (mma.cuh) unless QUANTA_CUDA_MMA=0
+// asks for the simple path everywhere (to compare the two on a GPU).
+bool use_mma(const MatArgs & a) {
+    static const bool enabled = [] {
+        const char * v = std::getenv("QUANTA_CUDA_MMA");
+        return !(v && v[0] == '0' && v[1] == '\0');
+    }();
+    return enabled && a.M > kCols && (a.M + kMmaTile - 1) / kMmaTile <= 65535;
+}
+
 template <typename D>
 void l_mul_mat_blocks(const BoundNode & n, const LaunchCtx & ctx) {
     MatArgs a = mat_args(n);
     const char * x = prepare_x(n, ctx, a);
+    if (use_mma(a)) {
+        const MmaArgs m{a.K, a.N, a.M, a.B2, a.r2, a.r3, a.x_nb1, a.x_nb2, a.x_nb3};
+        const dim3 grid(unsigned((a.N + kMmaTile - 1) / kMmaTile), unsigned((a.M + kMmaTile - 1) / kMmaTile),
+                        unsigned(a.B2 * a.B3));
+        k_mul_mat_mma<D><<<grid, 128, 0, ctx.stream>>>(tdesc(n.src[0]), x, tdesc(n.dst), m);
+        return;
+    }
     k_matvec_blocks<D><<<mat_grid(a), 32 * kWarps, 0, ctx.stream>>>(tdesc(n.src[0]), x, tdesc(n.dst), a);
 }
 
