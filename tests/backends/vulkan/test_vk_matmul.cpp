@@ -11,6 +11,11 @@
 //     the worst-case relative error of f32 summation of k terms (plus QT4's 8 butterfly stages
 //     rotating x, and f32 products), and ||w|| * ||x|| bounds sum |w_i x_i| in either domain
 //     (Cauchy-Schwarz; QT4 works on R w and R x). A wrong decode of a single element is far outside it.
+//   * Through the backend (VkBackend + executor, the kernels of ops_matmul.cpp / ops_get_rows.cpp)
+//     the same f64 reference, and the CPU backend as a second opinion: the CPU quantizes each
+//     activation block to 8 bits (d = amax / 127, so every activation moves by <= amax / 254), so
+//     |cpu - ref| <= sum |w_i| * max|x| / 254 per output, and Vulkan must lie within that plus its
+//     own bound of the CPU. get_rows through the backend equals the CPU backend bit for bit.
 // Outputs are poisoned with NaN first, so an element the kernel never writes fails.
 #include <catch2/catch.hpp>
 
@@ -21,8 +26,10 @@
 #include <vector>
 
 #include "backends/vulkan/device.h"
+#include "backends/vulkan/ops_matmul.h"
 #include "backends/vulkan/shaders.h"
 #include "quant/types.h"
+#include "tests/backends/vulkan/vk_harness.h"
 #include "tests/support.h"
 
 using namespace quanta;
@@ -253,7 +260,131 @@ TEST_CASE("vulkan: mul_mat shaders for every weight type match the dequantized f
     for (Type type : weight_types()) {
         const int64_t k = row_len(type, rotated(type) ? 1024 : 320);
         check_mul_mat_shader(dev, type, k, 7, 1, 1, 1, rng);    // decode: one token
+        check_mul_mat_shader(dev, type, row_len(type, 96), 33, 2, 1, 1, rng);
         check_mul_mat_shader(dev, type, k, 5, 5, 2, 4, rng);    // a few tokens, GQA broadcast
         check_mul_mat_shader(dev, type, k, 67, 70, 1, 1, rng);  // prompt: tiled, ragged tiles
+    }
+}
+
+// ---- through the backend: VkBackend + executor -------------------------------------------------
+
+namespace {
+
+using core::Tensor;
+using test::OpCase;
+
+// mul_mat of a [k, n, b2] weight of `type` by x [k, m, B2] through VkBackend, against the f64 dot of
+// the dequantized weights and against the CPU backend (bounds at the top of this file). Returns
+// the Vulkan result.
+std::vector<float> backend_mul_mat(backends::vulkan::VkBackend & vk, Type type, int64_t k, int64_t n, int64_t m,
+                                   int64_t b2, int64_t B2, uint32_t seed) {
+    INFO(quant::traits(type).name << " k " << k << " n " << n << " m " << m << " b2 " << b2 << " B2 " << B2);
+    OpCase c(seed);
+    std::vector<float> wd, xh;
+    Tensor w = c.typed("w", type, {k, n, b2}, wd);
+    Tensor x = c.f32("x", {k, m, B2}, xh);
+    Tensor out = c.g.mul_mat(w, x);
+    test::VkRun r = test::run_cpu_and_vk(c, {out}, vk);
+    CHECK(r.stats.fallbacks == 0);
+    REQUIRE(r.stats.nodes_on.size() == 2);
+    CHECK(r.stats.nodes_on[1] == 1);
+    const std::vector<float> & got = r.vk[0];
+    const std::vector<float> & cpu = r.cpu[0];
+    REQUIRE(got.size() == size_t(n * m * B2));
+    int bad = 0, bad_cpu = 0;
+    for (int64_t i2 = 0; i2 < B2; ++i2) {
+        for (int64_t j = 0; j < m; ++j) {
+            const float * xr = xh.data() + (i2 * m + j) * k;
+            double xx = 0.0, xmax = 0.0;
+            for (int64_t e = 0; e < k; ++e) {
+                xx += double(xr[e]) * xr[e];
+                xmax = std::max(xmax, std::fabs(double(xr[e])));
+            }
+            for (int64_t row = 0; row < n; ++row) {
+                const float * wr = wd.data() + ((i2 / (B2 / b2)) * n + row) * k;
+                double ref = 0.0, ww = 0.0, w1 = 0.0;
+                for (int64_t e = 0; e < k; ++e) {
+                    ref += double(wr[e]) * xr[e];
+                    ww += double(wr[e]) * wr[e];
+                    w1 += std::fabs(double(wr[e]));
+                }
+                const double tol = double(k + 64) * 1.2e-7 * std::sqrt(ww * xx) + 1e-6;
+                const double cpu_tol = w1 * xmax / 254.0 * 1.01 + tol;
+                const size_t o = size_t((i2 * m + j) * n + row);
+                if (!(std::fabs(double(got[o]) - ref) <= tol)) {
+                    if (bad++ < 3) UNSCOPED_INFO("vk[" << row << ", " << j << ", " << i2 << "] = " << got[o] << ", want " << ref << " +- " << tol);
+                }
+                if (!(std::fabs(double(got[o]) - double(cpu[o])) <= cpu_tol)) {
+                    if (bad_cpu++ < 3) UNSCOPED_INFO("vk " << got[o] << " vs cpu " << cpu[o] << " +- " << cpu_tol);
+                }
+            }
+        }
+    }
+    CHECK(bad == 0);
+    CHECK(bad_cpu == 0);
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE("vulkan backend: mul_mat for every weight type and token count vs f64 and the CPU", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 100;
+    for (Type type : weight_types()) {
+        const int64_t k = row_len(type, rotated(type) ? 512 : 96);
+        for (int64_t m : {1, 2, 5, 8, 17, 64}) backend_mul_mat(*vk, type, k, 33, m, 1, 1, seed++);
+    }
+}
+
+TEST_CASE("vulkan backend: mul_mat GQA broadcast and batches", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 200;
+    for (Type type : {Type::F16, Type::Q8_0, Type::Q4_K, Type::QT4}) {
+        const int64_t k = row_len(type, rotated(type) ? 512 : 64);
+        backend_mul_mat(*vk, type, k, 9, 3, 2, 6, seed++);   // mat-vec
+        backend_mul_mat(*vk, type, k, 9, 20, 2, 4, seed++);  // tiled (QT4: mat-vec per 8 tokens)
+    }
+}
+
+TEST_CASE("vulkan backend: weights larger than one binding are split by rows, same bits", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 300;
+    for (Type type : {Type::Q4_0, Type::Q6_K, Type::BF16, Type::QT3}) {
+        const int64_t k = row_len(type, rotated(type) ? 512 : 256), n = 70;
+        const size_t w_bytes = quant::row_bytes(type, k) * size_t(n);
+        for (int64_t m : {3, 40}) {
+            INFO(quant::traits(type).name << " m " << m << ": weight " << w_bytes << " bytes");
+            backends::vulkan::set_weight_binding_limit(0);
+            const std::vector<float> whole = backend_mul_mat(*vk, type, k, n, m, 1, 1, seed);
+            // A binding limit of ~1/4 of the weight: 4+ row ranges, the last one ragged. The
+            // batched case (2 weight batches, GQA) splits per activation batch, then by rows.
+            backends::vulkan::set_weight_binding_limit(w_bytes / 4);
+            const std::vector<float> split = backend_mul_mat(*vk, type, k, n, m, 1, 1, seed);
+            backend_mul_mat(*vk, type, k, n, m, 2, 4, seed + 1);
+            backends::vulkan::set_weight_binding_limit(0);
+            CHECK(test::bitwise_equal(whole, split));
+            ++seed;
+        }
+    }
+}
+
+TEST_CASE("vulkan backend: get_rows for every table type equals the CPU bit for bit, split tables too", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 400;
+    for (Type type : weight_types()) {
+        const int64_t k = row_len(type, rotated(type) ? 512 : 80), rows = 37;
+        const std::vector<int32_t> ids = {0, 36, 5, 5, 17, 2, 30, 11, 36};
+        for (uint64_t limit : {uint64_t(0), uint64_t(quant::row_bytes(type, k) * 8)}) {
+            INFO(quant::traits(type).name << " binding limit " << limit);
+            backends::vulkan::set_weight_binding_limit(limit);
+            OpCase c(seed++);
+            std::vector<float> td;
+            Tensor table = c.typed("table", type, {k, rows}, td);
+            Tensor out = c.g.get_rows(table, c.i32("ids", ids));
+            test::VkRun r = test::run_cpu_and_vk(c, {out}, *vk);
+            backends::vulkan::set_weight_binding_limit(0);
+            CHECK(r.stats.fallbacks == 0);
+            CHECK(test::bitwise_equal(r.vk[0], r.cpu[0]));
+        }
     }
 }
