@@ -45,6 +45,7 @@ public:
     Device & operator=(const Device &) = delete;
 
     const PhysicalDevice & info() const { return info_; }
+    const Instance & instance() const { return *instance_; }
 
     Result<Buffer> alloc(size_t bytes, Memory memory = Memory::Host);
     void free(Buffer & buffer);

@@ -1,6 +1,9 @@
 #include "backends/vulkan/instance.h"
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 namespace quanta::backends::vulkan {
@@ -64,6 +67,35 @@ static PhysicalDevice read_device(VkPhysicalDevice handle) {
     return d;
 }
 
+namespace {
+
+std::atomic<uint64_t> g_validation_errors{0};
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                     VkDebugUtilsMessageTypeFlagsEXT,
+                                                     const VkDebugUtilsMessengerCallbackDataEXT * data, void *) {
+    const bool error = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    if (error) ++g_validation_errors;
+    std::fprintf(stderr, "vulkan validation %s: %s\n", error ? "error" : "warning",
+                 data && data->pMessage ? data->pMessage : "(no message)");
+    return VK_FALSE;
+}
+
+bool layer_installed(const char * name) {
+    uint32_t n = 0;
+    vkEnumerateInstanceLayerProperties(&n, nullptr);
+    std::vector<VkLayerProperties> layers(n);
+    vkEnumerateInstanceLayerProperties(&n, layers.data());
+    for (const VkLayerProperties & l : layers) {
+        if (std::strcmp(l.layerName, name) == 0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+uint64_t validation_errors() { return g_validation_errors.load(); }
+
 Result<std::shared_ptr<Instance>> Instance::get() {
     static std::mutex mutex;
     static std::weak_ptr<Instance> cached;
@@ -76,11 +108,35 @@ Result<std::shared_ptr<Instance>> Instance::get() {
     VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
     info.pApplicationInfo = &app;
 
+    const char * want_validation = std::getenv("QUANTA_VK_VALIDATION");
+    const char * layer = "VK_LAYER_KHRONOS_validation";
+    const char * extension = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    const bool validate = want_validation && std::strcmp(want_validation, "1") == 0 && layer_installed(layer);
+    VkDebugUtilsMessengerCreateInfoEXT messenger_info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+    messenger_info.messageSeverity =
+        VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
+    messenger_info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                                 VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                                 VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+    messenger_info.pfnUserCallback = on_validation_message;
+    if (validate) {
+        info.enabledLayerCount = 1;
+        info.ppEnabledLayerNames = &layer;
+        info.enabledExtensionCount = 1;
+        info.ppEnabledExtensionNames = &extension;
+        info.pNext = &messenger_info;  // also reports instance creation and destruction
+    }
+
     auto instance = std::shared_ptr<Instance>(new Instance());
     VkResult r = vkCreateInstance(&info, nullptr, &instance->instance_);
     if (r != VK_SUCCESS) {
         instance->instance_ = VK_NULL_HANDLE;
         return Status::error(std::string("vulkan: cannot create an instance: ") + vk_result_name(r));
+    }
+    if (validate) {
+        auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(instance->instance_, "vkCreateDebugUtilsMessengerEXT"));
+        if (create) create(instance->instance_, &messenger_info, nullptr, &instance->messenger_);
     }
     uint32_t count = 0;
     vkEnumeratePhysicalDevices(instance->instance_, &count, nullptr);
@@ -92,6 +148,11 @@ Result<std::shared_ptr<Instance>> Instance::get() {
 }
 
 Instance::~Instance() {
+    if (messenger_) {
+        auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
+        if (destroy) destroy(instance_, messenger_, nullptr);
+    }
     if (instance_) vkDestroyInstance(instance_, nullptr);
 }
 

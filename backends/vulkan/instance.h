@@ -33,17 +33,27 @@ struct PhysicalDevice {
 };
 
 // One VkInstance per process, created on first use; shared by probe and devices.
+//
+// QUANTA_VK_VALIDATION=1 (read when the instance is created) enables VK_LAYER_KHRONOS_validation
+// with a VK_EXT_debug_utils messenger that prints each error and warning to stderr and counts
+// the errors (validation_errors()); the tests run their Vulkan work this way and fail on any.
 class Instance {
 public:
     static Result<std::shared_ptr<Instance>> get();
     ~Instance();
     VkInstance handle() const { return instance_; }
     const std::vector<PhysicalDevice> & devices() const { return devices_; }
+    // True when the validation layer was asked for and is installed, and the messenger is live.
+    bool validating() const { return messenger_ != VK_NULL_HANDLE; }
 
 private:
     VkInstance instance_ = VK_NULL_HANDLE;
+    VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
     std::vector<PhysicalDevice> devices_;
 };
+
+// Validation-layer errors reported so far in this process (0 without QUANTA_VK_VALIDATION).
+uint64_t validation_errors();
 
 std::string describe(const PhysicalDevice & d);
 const char * vk_result_name(VkResult r);
