@@ -16,6 +16,10 @@
 #      pp512 and tg64, delete the file (disk), then the PyTorch bf16 baseline for the shape
 #   6. a short table, last
 # Everything is logged to $OUT (the device tool brings $OUT back) or /tmp/quanta-gpu-check.
+# Self-test of the script on a machine without a GPU (what was run before committing it):
+#   QUANTA_GPU_CHECK_SELFTEST=1 QUANTA_GPU_CHECK_BUILD=build-cuda QUANTA_GPU_CHECK_BACKEND=cpu \
+#   QUANTA_GPU_CHECK_MODELS="tiny:QT4 tiny-gemma2:Q4_K" QUANTA_TORCH_DEVICE=cpu bash bench/gpu-check.sh
+# (reuses a configured build instead of steps 1-3, benches on the CPU, tiny shapes.)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
@@ -33,13 +37,25 @@ row() { printf '%-11s %-6s %10s %9s %9s %7s   %s\n' "$@" >> "$TABLE"; }
 row "model" "type" "pp512 t/s" "TFLOP/s" "tg t/s" "%BW" "note"
 
 # ---- 0. the machine -------------------------------------------------------------------------
-nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader || { say "no nvidia-smi: not a GPU machine"; exit 1; }
-ARCH=${QUANTA_CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')}
+SELFTEST=${QUANTA_GPU_CHECK_SELFTEST:-}
+BACKEND=${QUANTA_GPU_CHECK_BACKEND:-cuda}
+gpu_name() { nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -1 || echo "no GPU (self-test)"; }
+if ! nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader; then
+    [ -z "$SELFTEST" ] && { say "no nvidia-smi: not a GPU machine"; exit 1; }
+    say "self-test without a GPU"
+fi
+ARCH=${QUANTA_CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2> /dev/null | head -1 | tr -d ' .')}
+ARCH=${ARCH:-80}
 JOBS=$(nproc)
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 say "arch sm_$ARCH, $JOBS cores, nvcc $($NVCC --version | tail -1)"
 
 # ---- 1. prefix + build ----------------------------------------------------------------------
+B=${QUANTA_GPU_CHECK_BUILD:-}
+if [ -n "$B" ]; then
+    say "reusing the build in $B (steps 1-3 skipped)"
+else
+B=build-gpu
 P=/tmp/quanta-prefix
 rm -rf "$P" && mkdir -p "$P"
 n_debs=0
@@ -60,7 +76,6 @@ if [ -x "$P/usr/bin/glslc" ] && [ -e "$LIBDIR/libvulkan.so" ]; then
              -DVulkan_GLSLC_EXECUTABLE="$P/usr/bin/glslc")
 fi
 say "unpacked $n_debs packages into $P; configuring"
-B=build-gpu
 timeout 120 cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER="$NVCC" \
     -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_PREFIX_PATH="$P/usr" -DPKG_CONFIG_EXECUTABLE="$P/usr/bin/pkgconf" \
     "${vk_args[@]}" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; say "configure failed"; exit 1; }
@@ -85,8 +100,8 @@ for label in cuda vulkan; do
 done
 
 # ---- 3. compute-sanitizer -------------------------------------------------------------------
-if command -v compute-sanitizer > /dev/null && [ "$(left)" -gt 200 ]; then
-    timeout 120 compute-sanitizer --tool memcheck --error-exitcode 7 $B/tests/test_backends_cuda '~*whole-model*' \
+if command -v compute-sanitizer > /dev/null && [ "$(left)" -gt 250 ]; then
+    timeout 90 compute-sanitizer --tool memcheck --error-exitcode 7 $B/tests/test_backends_cuda '~*whole-model*' \
         > "$OUT/sanitizer.log" 2>&1
     rc=$?
     say "compute-sanitizer memcheck: rc $rc ($(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1))"
@@ -94,6 +109,7 @@ if command -v compute-sanitizer > /dev/null && [ "$(left)" -gt 200 ]; then
 else
     say "compute-sanitizer skipped (missing, or $(left)s left)"
 fi
+fi  # steps 1-3
 
 # ---- 4. bandwidth ---------------------------------------------------------------------------
 BW=$(timeout 60 python3 - <<'EOF'
@@ -110,10 +126,14 @@ BW=${BW:-0}
 say "device read bandwidth ${BW} GB/s (PyTorch sum over 4 GiB, best of 6)"
 
 # ---- 5. models ------------------------------------------------------------------------------
+# tmpfs when it has room for the largest file (27B Q4_0 ~16 GB): writing there is memory speed.
 MODELS=/tmp/quanta-models
+shm_free=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')
+[ "${shm_free:-0}" -gt $((20 * 1024 * 1024)) ] && MODELS=/dev/shm/quanta-models
 mkdir -p $MODELS
+say "synthetic models go to $MODELS"
 declare -A done_torch
-for job in llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT4 gemma2-27b:Q4_K llama3-8b:Q4_0 gemma2-27b:Q4_0; do
+for job in ${QUANTA_GPU_CHECK_MODELS:-llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT4 gemma2-27b:Q4_K llama3-8b:Q4_0 gemma2-27b:Q4_0}; do
     shape=${job%%:*}
     type=${job##*:}
     need=60; [ "$shape" = gemma2-27b ] && need=100
@@ -124,7 +144,7 @@ for job in llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT4 gemma2-27b:Q4_K llama3-8b
     params=$(echo "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["matmul_params"])')
     log=$OUT/bench-$shape-$type.log
     bw_arg=(); [ "$BW" != 0 ] && bw_arg=(--bandwidth "$BW")
-    timeout 150 $B/bin/quanta bench -m "$f" --backend cuda -p 512 -n 64 -r 3 -c 1024 "${bw_arg[@]}" > "$log" 2>&1
+    timeout 150 $B/bin/quanta bench -m "$f" --backend "$BACKEND" -p 512 -n 64 -r 3 -c 1024 "${bw_arg[@]}" > "$log" 2>&1
     rc=$?
     cat "$log"
     pp=$(awk '/^pp512/ {print $2}' "$log"); tg=$(awk '/^tg64/ {print $2}' "$log")
@@ -145,5 +165,5 @@ done
 
 # ---- 6. table -------------------------------------------------------------------------------
 echo
-echo "== quanta CUDA on $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), read bandwidth ${BW} GB/s, $(elapsed)s total"
+echo "== quanta --backend $BACKEND on $(gpu_name), read bandwidth ${BW} GB/s, $(elapsed)s total"
 cat "$TABLE"
