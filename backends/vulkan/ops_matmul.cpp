@@ -205,7 +205,7 @@ Status record_mul_mat(const BoundNode & nd, Recorder & rec) {
     QUANTA_TRY(fits_u32(uint64_t(w.nb[1]), "weight row stride"));
     QUANTA_TRY(fits_u32(uint64_t(M) * uint64_t(std::max(x.nb[1], d.nb[1])) / 4, "activation extent (floats)"));
     const bool batched = x.ne[2] * x.ne[3] > 1;
-    const uint64_t limit = rec.max_range();
+    const uint64_t limit = binding_limit(rec);
     const uint64_t x_bytes = extent_bytes(x), d_bytes = extent_bytes(d);
     const uint64_t slack = window_slack(rec);
     if (batched || (x_bytes + slack <= limit && d_bytes + slack <= limit)) {

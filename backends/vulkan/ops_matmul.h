@@ -6,13 +6,13 @@
 
 namespace quanta::backends::vulkan {
 
-// Caps the bytes of one weight (or get_rows table) binding below the device's
-// maxStorageBufferRange, so a test can drive the split-by-row-ranges path with small tensors
-// instead of allocating 128 MiB+ on lavapipe. 0 (the default) = no cap. Not thread-safe: set it
-// before recording.
+// Caps the bytes of one binding that these kernels make (weights, get_rows tables, mul_mat
+// activations and outputs) below the device's maxStorageBufferRange, so a test can drive the
+// split paths with small tensors instead of allocating 128 MiB+ on lavapipe. 0 (the default) = no
+// cap. Not thread-safe: set it before recording.
 void set_weight_binding_limit(uint64_t bytes);
 
-// min(cap, device_range): the bytes a weight or table binding may span.
+// min(cap, device_range): the bytes one binding of these kernels may span.
 uint64_t weight_binding_limit(uint64_t device_range);
 
 }  // namespace quanta::backends::vulkan

@@ -350,21 +350,47 @@ TEST_CASE("vulkan backend: weights larger than one binding are split by rows, sa
     QUANTA_VK_OR_SKIP(vk);
     uint32_t seed = 300;
     for (Type type : {Type::Q4_0, Type::Q6_K, Type::BF16, Type::QT3}) {
-        const int64_t k = row_len(type, rotated(type) ? 512 : 256), n = 70;
+        // n large enough that half the weight still holds the activations and the outputs of 20
+        // tokens: only the weight is split, so the kernels (and the bits) stay the same.
+        const int64_t k = 512, n = 300;
         const size_t w_bytes = quant::row_bytes(type, k) * size_t(n);
-        for (int64_t m : {3, 40}) {
+        for (int64_t m : {3, 20}) {
             INFO(quant::traits(type).name << " m " << m << ": weight " << w_bytes << " bytes");
             backends::vulkan::set_weight_binding_limit(0);
+            const int64_t d0 = vk->dispatches();
             const std::vector<float> whole = backend_mul_mat(*vk, type, k, n, m, 1, 1, seed);
-            // A binding limit of ~1/4 of the weight: 4+ row ranges, the last one ragged. The
-            // batched case (2 weight batches, GQA) splits per activation batch, then by rows.
-            backends::vulkan::set_weight_binding_limit(w_bytes / 4);
+            const int64_t d1 = vk->dispatches();
+            // A binding limit of half the weight: 3 row ranges (the window slack), the last one
+            // ragged. The batched case (2 weight batches, GQA) splits per activation batch, then
+            // by rows.
+            backends::vulkan::set_weight_binding_limit(w_bytes / 2);
             const std::vector<float> split = backend_mul_mat(*vk, type, k, n, m, 1, 1, seed);
-            backend_mul_mat(*vk, type, k, n, m, 2, 4, seed + 1);
+            CHECK(vk->dispatches() - d1 >= 3 * (d1 - d0));
+            if (m < 8) backend_mul_mat(*vk, type, k, n, m, 2, 4, seed + 1);
             backends::vulkan::set_weight_binding_limit(0);
             CHECK(test::bitwise_equal(whole, split));
             ++seed;
         }
+    }
+}
+
+TEST_CASE("vulkan backend: activations and outputs larger than one binding are split by tokens", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    // 2-D mul_mat with a binding limit below the activations' and the outputs' bytes (the logits of
+    // a long prompt): token ranges, each then split by weight rows too.
+    for (Type type : {Type::Q8_0, Type::F32, Type::QT4}) {
+        const int64_t k = row_len(type, rotated(type) ? 512 : 128), n = 48, m = 70;
+        backends::vulkan::set_weight_binding_limit(0);
+        const int64_t d0 = vk->dispatches();
+        const std::vector<float> whole = backend_mul_mat(*vk, type, k, n, m, 1, 1, 500);
+        const int64_t d1 = vk->dispatches();
+        backends::vulkan::set_weight_binding_limit(uint64_t(k) * 4 * 16);  // ~16 activation rows
+        const std::vector<float> split = backend_mul_mat(*vk, type, k, n, m, 1, 1, 500);
+        const int64_t d2 = vk->dispatches();
+        backends::vulkan::set_weight_binding_limit(0);
+        INFO(quant::traits(type).name << ": " << d1 - d0 << " dispatches whole, " << d2 - d1 << " split");
+        CHECK(d2 - d1 >= 4 * (d1 - d0));  // >= 5 token ranges of <= 15 rows
+        CHECK(test::bitwise_equal(whole, split));
     }
 }
 
