@@ -36,6 +36,9 @@ std::vector<float> f32_values(const TensorView & t) {
 Result<Imatrix> read_quanta(const std::string & path) {
     auto q = QntReader::open(path);
     if (!q.ok()) return q.status();
+    if (const std::vector<std::string> bad = q->verify(1); !bad.empty()) {  // small file: check every byte
+        return Status::error(path + ": tensor '" + printable(bad.front()) + "' does not match its checksum (corrupt file)");
+    }
     const Metadata & md = q->metadata();
     auto type = md.get_string("general.type");
     if (!type.ok() || *type != "imatrix") {
