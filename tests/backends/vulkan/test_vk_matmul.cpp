@@ -389,7 +389,7 @@ TEST_CASE("vulkan backend: activations and outputs larger than one binding are s
         const int64_t d2 = vk->dispatches();
         backends::vulkan::set_weight_binding_limit(0);
         INFO(quant::traits(type).name << ": " << d1 - d0 << " dispatches whole, " << d2 - d1 << " split");
-        CHECK(d2 - d1 >= 4 * (d1 - d0));  // >= 5 token ranges of <= 15 rows
+        CHECK(d2 - d1 > d1 - d0);  // 5 token ranges of <= 15 rows (rotated types: 8-token chunks each)
         CHECK(test::bitwise_equal(whole, split));
     }
 }
