@@ -1,24 +1,13 @@
-// backends/cuda/ops/common.cuh — device helpers shared by the op families: warp and block
-// reductions, the kpos visibility rule, Q8_0 encoding, and one decoder struct per weight type.
-//
-// Decoders. Every block type is read in chunks of 32 consecutive elements (every block size here
-// is a multiple of 32): D::chunk(block, c, w) writes elements [32c, 32c + 32) of the block into
-// w[32]. They are written on the per-block helpers of quant/ (QUANTA_HD inline functions on the
-// plain block structs: k4_scale_min, q4k_level, q6k_level, qt4_scale, ...) and follow the scalar
-// dequantize_row_* of quant/ operation for operation, so a decoded weight is the reference's float
-// (up to FMA contraction of `dl * q - ml`, which nvcc may fuse). QT4's chunk is its ROTATED value
-// (what its dot product uses); un-rotating needs all 256 elements (see matmul.cu, get_rows).
-// Float types (F32, F16, BF16) are element-addressable and handled per element instead.
+// backends/cuda/ops/common.cuh — device-only helpers shared by the op families: warp and block
+// reductions, the data-error word, the shared-memory Hadamard butterflies of QT4. The per-type
+// decoders, the kpos rule and the Q8_0 encoder are host+device code in decoders.h (so a host test,
+// tests/backends/cuda/test_cuda_decoders.cpp, checks them against quant/ without a GPU).
 #pragma once
-
-#include <cuda_fp16.h>
 
 #include <cstdint>
 
 #include "backends/cuda/kernels.h"
-#include "quant/kquants.h"
-#include "quant/legacy.h"
-#include "quant/qt4.h"
+#include "backends/cuda/ops/decoders.h"
 
 namespace quanta::backends::cuda {
 
@@ -59,60 +48,6 @@ __device__ __forceinline__ float block_max(float v, float * red) {
 // Records the first data error of a run (see DataError).
 __device__ __forceinline__ void record_error(int * error, int code) { atomicCAS(error, 0, code); }
 
-// ---- attention visibility (the kpos contract, core/ops.h) ---------------------------------------
-
-// Key slot j is visible to a query at position pq iff kp >= 0 && (!causal || kp <= pq) &&
-// (window == 0 || pq - kp < window), kp = kpos[j], or j when there is no kpos.
-__device__ __forceinline__ bool key_visible(int64_t j, int64_t pq, const int32_t * kpos, bool causal, int64_t window) {
-    const int64_t kp = kpos ? int64_t(kpos[j]) : j;
-    return kp >= 0 && (!causal || kp <= pq) && (window <= 0 || pq - kp < window);
-}
-
-// ---- fp16 / bf16 / Q8_0 encoding -----------------------------------------------------------------
-
-__device__ __forceinline__ float half_bits_to_float(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-
-// Mirror of quant/search.h round_away (host-only there): half away from zero, `a - trunc(a)` exact.
-__device__ __forceinline__ int round_away_dev(float v) {
-    const float a = v < 0.0f ? -v : v;
-    const int t = int(a);
-    const int r = t + ((a - float(t)) >= 0.5f ? 1 : 0);
-    return v < 0.0f ? -r : r;
-}
-
-// One Q8_0 block from 32 floats, as quant/legacy.cpp quantize_row_q8_0 (d = amax / 127,
-// q = round_away(x / d)): the same bytes as the CPU for the same floats.
-__device__ __forceinline__ void encode_q8_0(const float * x, quant::BlockQ8_0 * y) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = fmaxf(amax, fabsf(x[j]));
-    const float d = __fdiv_rn(amax, 127.0f);
-    const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
-    y->d = quant::fp32_to_fp16(d);
-    for (int j = 0; j < 32; ++j) y->qs[j] = int8_t(round_away_dev(__fmul_rn(x[j], id)));
-}
-
-// ---- the IQ4 grid ----------------------------------------------------------------------------------
-
-// Mirror of quant::kIQ4Values (a host constexpr array, not addressable from device code); the
-// static_assert below holds the two copies equal.
-#define QUANTA_IQ4_GRID -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113
-static __constant__ int8_t c_iq4[16] = {QUANTA_IQ4_GRID};
-constexpr int8_t kIQ4Mirror[16] = {QUANTA_IQ4_GRID};
-constexpr bool iq4_grid_matches() {
-    for (int i = 0; i < 16; ++i) {
-        if (kIQ4Mirror[i] != quant::kIQ4Values[i]) return false;
-    }
-    return true;
-}
-static_assert(iq4_grid_matches(), "backends/cuda: c_iq4 must equal quant::kIQ4Values");
-
-// QT4's fixed sign S_i (quant/qt4.cpp Signs): bit 31 of the (i+1)-th LCG state after 0x51A7E5.
-__device__ __forceinline__ float qt4_sign(int i) {
-    uint32_t st = 0x51A7E5u;
-    for (int k = 0; k <= i; ++k) st = st * 1664525u + 1013904223u;
-    return (st >> 31) ? -1.0f : 1.0f;
-}
-
 // In-place 256-point Walsh-Hadamard butterflies on shared memory x[256], by 128 threads (thread t
 // does butterfly t of each stage), strides 1, 2, ..., 128 as quant/qt4.cpp fwht_256: each output
 // is the same a + b / a - b of the same inputs, so the floats are the reference's.
@@ -129,166 +64,5 @@ __device__ __forceinline__ void fwht_256_shared(float * x) {
     }
     __syncthreads();
 }
-
-// ---- block decoders ------------------------------------------------------------------------------
-
-using namespace quanta::quant;
-
-struct DecQ4_0 {
-    static constexpr int kQK = 32, kBytes = 18;
-    __device__ static void chunk(const char * p, int, float * w) {
-        const BlockQ4_0 & b = *reinterpret_cast<const BlockQ4_0 *>(p);
-        const float d = half_bits_to_float(b.d);
-        for (int j = 0; j < 32; ++j) w[j] = d * float(q4_nibble(b.qs, j) - 8);
-    }
-};
-
-struct DecQ4_1 {
-    static constexpr int kQK = 32, kBytes = 20;
-    __device__ static void chunk(const char * p, int, float * w) {
-        const BlockQ4_1 & b = *reinterpret_cast<const BlockQ4_1 *>(p);
-        const float d = half_bits_to_float(b.d), m = half_bits_to_float(b.m);
-        for (int j = 0; j < 32; ++j) w[j] = d * float(q4_nibble(b.qs, j)) + m;
-    }
-};
-
-struct DecQ5_0 {
-    static constexpr int kQK = 32, kBytes = 22;
-    __device__ static void chunk(const char * p, int, float * w) {
-        const BlockQ5_0 & b = *reinterpret_cast<const BlockQ5_0 *>(p);
-        const float d = half_bits_to_float(b.d);
-        for (int j = 0; j < 32; ++j) w[j] = d * float((q4_nibble(b.qs, j) | (q5_high(b.qh, j) << 4)) - 16);
-    }
-};
-
-struct DecQ5_1 {
-    static constexpr int kQK = 32, kBytes = 24;
-    __device__ static void chunk(const char * p, int, float * w) {
-        const BlockQ5_1 & b = *reinterpret_cast<const BlockQ5_1 *>(p);
-        const float d = half_bits_to_float(b.d), m = half_bits_to_float(b.m);
-        for (int j = 0; j < 32; ++j) w[j] = d * float(q4_nibble(b.qs, j) | (q5_high(b.qh, j) << 4)) + m;
-    }
-};
-
-struct DecQ8_0 {
-    static constexpr int kQK = 32, kBytes = 34;
-    __device__ static void chunk(const char * p, int, float * w) {
-        const BlockQ8_0 & b = *reinterpret_cast<const BlockQ8_0 *>(p);
-        const float d = half_bits_to_float(b.d);
-        for (int j = 0; j < 32; ++j) w[j] = d * float(b.qs[j]);
-    }
-};
-
-struct DecIQ4_NL {
-    static constexpr int kQK = 32, kBytes = 18;
-    __device__ static void chunk(const char * p, int, float * w) {
-        const BlockIQ4_NL & b = *reinterpret_cast<const BlockIQ4_NL *>(p);
-        const float d = half_bits_to_float(b.d);
-        for (int j = 0; j < 32; ++j) w[j] = d * float(c_iq4[q4_nibble(b.qs, j)]);
-    }
-};
-
-struct DecQ2_K {
-    static constexpr int kQK = 256, kBytes = 84;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockQ2_K & b = *reinterpret_cast<const BlockQ2_K *>(p);
-        const float d = half_bits_to_float(b.d), dmin = half_bits_to_float(b.dmin);
-        for (int i = 0; i < 32; ++i) {
-            const int e = 32 * c + i;
-            const uint8_t s = b.scales[e >> 4];
-            w[i] = d * float(s & 0xF) * float(q2k_level(b, e)) - dmin * float(s >> 4);
-        }
-    }
-};
-
-struct DecQ3_K {
-    static constexpr int kQK = 256, kBytes = 110;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockQ3_K & b = *reinterpret_cast<const BlockQ3_K *>(p);
-        const float d = half_bits_to_float(b.d);
-        for (int i = 0; i < 32; ++i) {
-            const int e = 32 * c + i;
-            w[i] = d * float(q3k_scale(b.scales, e >> 4)) * float(q3k_level(b, e));
-        }
-    }
-};
-
-struct DecQ4_K {
-    static constexpr int kQK = 256, kBytes = 144;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockQ4_K & b = *reinterpret_cast<const BlockQ4_K *>(p);
-        const float d = half_bits_to_float(b.d), dmin = half_bits_to_float(b.dmin);
-        int sc, m;
-        k4_scale_min(b.scales, c, &sc, &m);
-        const float dl = d * float(sc), ml = dmin * float(m);
-        for (int i = 0; i < 32; ++i) w[i] = dl * float(q4k_level(b.qs, 32 * c + i)) - ml;
-    }
-};
-
-struct DecQ5_K {
-    static constexpr int kQK = 256, kBytes = 176;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockQ5_K & b = *reinterpret_cast<const BlockQ5_K *>(p);
-        const float d = half_bits_to_float(b.d), dmin = half_bits_to_float(b.dmin);
-        int sc, m;
-        k4_scale_min(b.scales, c, &sc, &m);
-        const float dl = d * float(sc), ml = dmin * float(m);
-        for (int i = 0; i < 32; ++i) w[i] = dl * float(q5k_level(b, 32 * c + i)) - ml;
-    }
-};
-
-struct DecQ6_K {
-    static constexpr int kQK = 256, kBytes = 210;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockQ6_K & b = *reinterpret_cast<const BlockQ6_K *>(p);
-        const float d = half_bits_to_float(b.d);
-        for (int i = 0; i < 32; ++i) {
-            const int e = 32 * c + i;
-            w[i] = d * float(b.scales[e >> 4]) * float(q6k_level(b, e));
-        }
-    }
-};
-
-struct DecIQ4_XS {
-    static constexpr int kQK = 256, kBytes = 136;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockIQ4_XS & b = *reinterpret_cast<const BlockIQ4_XS *>(p);
-        const float dl = half_bits_to_float(b.d) * float(iq4xs_scale(b, c));
-        for (int i = 0; i < 32; ++i) w[i] = dl * float(c_iq4[iq4xs_index(b, 32 * c + i)]);
-    }
-};
-
-// QT4 sub-block c in the rotated domain: d * s_c * grid[q], as dequantize_row_qt4 before its
-// un-rotation. The 16 index bytes of a sub-block start on a 16-byte boundary of the block: one
-// 128-bit load when the block itself is 16-byte aligned, byte loads otherwise.
-struct DecQT4 {
-    static constexpr int kQK = 512, kBytes = 272;
-    __device__ static void chunk(const char * p, int c, float * w) {
-        const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(p);
-        const float ds = half_bits_to_float(b.d) * float(qt4_scale(b, c));
-        uint8_t q[16];
-        const uint8_t * src = b.qs + 16 * c;
-        if ((reinterpret_cast<uintptr_t>(src) & 15u) == 0) {
-            *reinterpret_cast<uint4 *>(q) = *reinterpret_cast<const uint4 *>(src);
-        } else {
-            for (int i = 0; i < 16; ++i) q[i] = src[i];
-        }
-        for (int i = 0; i < 16; ++i) {
-            w[i] = ds * float(c_iq4[q[i] & 0xF]);
-            w[i + 16] = ds * float(c_iq4[q[i] >> 4]);
-        }
-    }
-};
-
-// Float element types, element-addressable (any K).
-struct ElemF32 {
-    __device__ static float load(const char * p) { return *reinterpret_cast<const float *>(p); }
-};
-struct ElemF16 {
-    __device__ static float load(const char * p) { return half_bits_to_float(*reinterpret_cast<const uint16_t *>(p)); }
-};
-struct ElemBF16 {
-    __device__ static float load(const char * p) { return quant::bf16_to_fp32(*reinterpret_cast<const uint16_t *>(p)); }
-};
 
 }  // namespace quanta::backends::cuda

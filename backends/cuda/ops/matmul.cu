@@ -249,7 +249,7 @@ __global__ void k_get_rows_qt4(TDesc table, const int32_t * ids, TDesc d, int * 
         const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(row + (h / 2) * DecQT4::kBytes);
         const int e = int(h % 2) * 256 + t;
         if (ok) {
-            buf[t] = half_bits_to_float(b.d) * float(qt4_scale(b, e >> 5)) * float(c_iq4[qt4_index(b, e)]);
+            buf[t] = half_bits_to_float(b.d) * float(qt4_scale(b, e >> 5)) * float(iq4(qt4_index(b, e)));
         }
         fwht_256_shared(buf);  // syncs before and after; uniform across the block
         out[h * 256 + t] = ok ? buf[t] * sign_scale : 0.0f;

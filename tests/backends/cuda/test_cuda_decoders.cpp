@@ -1,0 +1,131 @@
+// tests/backends/cuda/test_cuda_decoders.cpp — the host+device helpers of the CUDA kernels
+// (backends/cuda/ops/decoders.h), compiled here for the host, against quant/'s reference codecs.
+// Needs no GPU: it checks the block decoders every mul_mat / get_rows kernel uses, the Q8_0 encoder
+// of copy / set_rows, QT4's sign table and the kpos visibility rule, so a wrong bit offset is found
+// before a GPU session. (On the device, nvcc may contract `dl * q - ml` into an FMA: the op tests on
+// a GPU allow for that; here the floats must be identical.)
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "backends/cuda/ops/decoders.h"
+#include "quant/types.h"
+
+using namespace quanta;
+using namespace quanta::backends::cuda;
+
+namespace {
+
+std::string core_name(Type t) { return quant::traits(t).name; }
+
+std::vector<float> gaussian(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (float & x : v) x = dist(rng);
+    return v;
+}
+
+// Quantizes a random row of `blocks` blocks with quant/, decodes it chunk by chunk with D, and
+// compares with quant/'s dequantize_row (QT4: after un-rotating the decoded rotated values).
+template <typename D>
+void check_decoder(Type type, int blocks) {
+    INFO(core_name(type));
+    const int64_t n = int64_t(D::kQK) * blocks;
+    REQUIRE(quant::traits(type).block_size == D::kQK);
+    REQUIRE(int(quant::traits(type).block_bytes) == D::kBytes);
+    const std::vector<float> src = gaussian(size_t(n), uint32_t(type) * 7 + 1);
+    std::vector<uint8_t> q(size_t(blocks) * D::kBytes);
+    quant::traits(type).quantize_row(src.data(), q.data(), n, nullptr);
+    std::vector<float> ref(static_cast<size_t>(n));
+    quant::traits(type).dequantize_row(q.data(), ref.data(), n);
+    std::vector<float> got(static_cast<size_t>(n));
+    for (int64_t c = 0; c < n / 32; ++c) {
+        const char * block = reinterpret_cast<const char *>(q.data()) + (c / (D::kQK / 32)) * D::kBytes;
+        D::chunk(block, int(c % (D::kQK / 32)), got.data() + c * 32);
+    }
+    if (type == Type::QT4) {
+        for (int64_t h = 0; h < n / 256; ++h) quant::unrotate_256(got.data() + h * 256);
+    }
+    CHECK(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("cuda decoders: every block type decodes to quant/'s reference floats", "[cuda]") {
+    for (int blocks : {1, 3}) {
+        check_decoder<DecQ4_0>(Type::Q4_0, blocks * 2);
+        check_decoder<DecQ4_1>(Type::Q4_1, blocks * 2);
+        check_decoder<DecQ5_0>(Type::Q5_0, blocks * 2);
+        check_decoder<DecQ5_1>(Type::Q5_1, blocks * 2);
+        check_decoder<DecQ8_0>(Type::Q8_0, blocks * 2);
+        check_decoder<DecIQ4_NL>(Type::IQ4_NL, blocks * 2);
+        check_decoder<DecQ2_K>(Type::Q2_K, blocks);
+        check_decoder<DecQ3_K>(Type::Q3_K, blocks);
+        check_decoder<DecQ4_K>(Type::Q4_K, blocks);
+        check_decoder<DecQ5_K>(Type::Q5_K, blocks);
+        check_decoder<DecQ6_K>(Type::Q6_K, blocks);
+        check_decoder<DecIQ4_XS>(Type::IQ4_XS, blocks);
+        check_decoder<DecQT4>(Type::QT4, blocks);
+    }
+}
+
+TEST_CASE("cuda decoders: float element loads equal quant/'s conversions", "[cuda]") {
+    std::mt19937 rng(5);
+    for (int i = 0; i < 4096; ++i) {
+        const uint16_t h = uint16_t(rng());
+        const float a = ElemF16::load(reinterpret_cast<const char *>(&h));
+        const float b = quant::fp16_to_fp32(h);
+        CHECK((std::memcmp(&a, &b, 4) == 0 || (a != a && b != b)));
+        const float c = ElemBF16::load(reinterpret_cast<const char *>(&h));
+        const float d = quant::bf16_to_fp32(h);
+        CHECK(std::memcmp(&c, &d, 4) == 0);
+    }
+}
+
+TEST_CASE("cuda decoders: encode_q8_0 writes quant/'s Q8_0 bytes (zeros, ties, large values)", "[cuda]") {
+    for (int trial = 0; trial < 64; ++trial) {
+        std::vector<float> x = gaussian(32, uint32_t(100 + trial), trial % 7 == 0 ? 1000.0f : 1.0f);
+        if (trial == 1) std::fill(x.begin(), x.end(), 0.0f);
+        if (trial == 2) {
+            for (int j = 0; j < 32; ++j) x[size_t(j)] = float(j - 16) * 0.5f;  // many exact .5 ratios
+        }
+        quant::BlockQ8_0 ours{}, ref{};
+        encode_q8_0(x.data(), &ours);
+        quant::traits(Type::Q8_0).quantize_row(x.data(), &ref, 32, nullptr);
+        INFO("trial " << trial);
+        CHECK(std::memcmp(&ours, &ref, sizeof ours) == 0);
+    }
+}
+
+TEST_CASE("cuda decoders: qt4_sign is the sign table of quant/'s rotation", "[cuda]") {
+    // R e_i = H S e_i / 16, and row 0 of H is all ones, so (R e_i)[0] = S_i / 16.
+    for (int i = 0; i < 256; ++i) {
+        std::vector<float> e(256, 0.0f);
+        e[size_t(i)] = 1.0f;
+        quant::rotate_256(e.data());
+        INFO("i " << i);
+        CHECK(qt4_sign(i) == e[0] * 16.0f);
+    }
+}
+
+TEST_CASE("cuda decoders: key_visible follows the kpos contract", "[cuda]") {
+    // Without kpos slot j holds position j.
+    CHECK(key_visible(3, 5, nullptr, true, 0));
+    CHECK(key_visible(5, 5, nullptr, true, 0));
+    CHECK_FALSE(key_visible(6, 5, nullptr, true, 0));
+    CHECK(key_visible(6, 5, nullptr, false, 0));
+    CHECK_FALSE(key_visible(2, 5, nullptr, true, 3));  // 5 - 2 = 3 is not < 3
+    CHECK(key_visible(3, 5, nullptr, true, 3));
+    // With kpos: ring order, empty slots (-1), window by position.
+    const int32_t kpos[] = {10, 11, -1, 7, 8, 9};
+    CHECK(key_visible(0, 10, kpos, true, 0));
+    CHECK_FALSE(key_visible(1, 10, kpos, true, 0));
+    CHECK_FALSE(key_visible(2, 10, kpos, false, 0));  // empty slot: never visible
+    CHECK(key_visible(3, 10, kpos, true, 0));
+    CHECK_FALSE(key_visible(3, 10, kpos, true, 3));   // 10 - 7 = 3
+    CHECK(key_visible(4, 10, kpos, true, 3));
+    CHECK(key_visible(1, 10, kpos, false, 3));        // non-causal: 10 - 11 < 3
+}
