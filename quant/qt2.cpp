@@ -30,6 +30,11 @@ void quantize_row_qt2(const float * src, void * dst, int64_t n, const float * im
             b.scales_h[j >> 2] = uint8_t(b.scales_h[j >> 2] | ((m >> 4) << (2 * (j & 3))));
             if (ls[j] < 0) b.signs |= 1u << j;
         }
+        if (importance) {
+            float scale[kQTBlock];
+            for (int e = 0; e < kQTBlock; ++e) scale[e] = fp16_to_fp32(b.d) * float(ls[e / kQT2Sub]);
+            qt_refine_importance(x, importance + i * kQTBlock, grid, scale, idx);
+        }
         qt_pack2(idx, b.qs);
     }
 }

@@ -20,7 +20,14 @@ void quantize_row_qt3(const float * src, void * dst, int64_t n, const float * im
         float x[kQTBlock], w[kQTBlock];
         uint8_t idx[kQTBlock];
         qt_rotate_and_weigh(src + i * kQTBlock, importance ? importance + i * kQTBlock : nullptr, x, w);
-        qt_quantize_block(x, w, grid, y[i].h, idx);
+        int ls[kQTBlock / kQTSub];
+        y[i].h.d = qt_quantize_scales(x, w, grid, kQTSub, ls, idx);
+        qt_pack_header(ls, y[i].h);
+        if (importance) {
+            float scale[kQTBlock];
+            for (int e = 0; e < kQTBlock; ++e) scale[e] = fp16_to_fp32(y[i].h.d) * float(ls[e / kQTSub]);
+            qt_refine_importance(x, importance + i * kQTBlock, grid, scale, idx);
+        }
         qt_pack2(idx, y[i].ql);
         std::memset(y[i].qh, 0, sizeof y[i].qh);
         for (int e = 0; e < kQTBlock; ++e) y[i].qh[e >> 3] = uint8_t(y[i].qh[e >> 3] | (((idx[e] >> 2) & 1) << (e & 7)));

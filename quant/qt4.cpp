@@ -4,8 +4,9 @@
 // the IQ4 grid (search.h), quantize the 16 scale magnitudes to 6 bits against one fp16
 // super-scale, try each magnitude +-1 and keep the one with the lower error, refit the
 // super-scale by least squares, and assign every element its nearest level under the stored
-// scales. The importance argument is not used: the rotation mixes all 256 columns of a block, so
-// per-column weights become (almost) uniform inside it.
+// scales. With an imatrix, the levels are then refined against the importance-weighted error in
+// the original domain (qt_refine_importance, quant/qt_common.h): the rotation mixes all 256
+// columns of a block, so per-column weights cannot enter the per-element search directly.
 #include "quant/qt4.h"
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "quant/kquants.h"
 #include "quant/legacy.h"
+#include "quant/qt_common.h"
 #include "quant/search.h"
 
 namespace quanta::quant {
@@ -60,7 +62,7 @@ void unrotate_256(float * x) {
     for (int i = 0; i < kRotation; ++i) x[i] *= 0.0625f * kSigns.s[i];
 }
 
-void quantize_row_qt4(const float * src, void * dst, int64_t n, const float *) {
+void quantize_row_qt4(const float * src, void * dst, int64_t n, const float * importance) {
     BlockQT4 * y = static_cast<BlockQT4 *>(dst);
     const GridLut & lut = iq4_grid();
     float w[32];
@@ -123,6 +125,12 @@ void quantize_row_qt4(const float * src, void * dst, int64_t n, const float *) {
                     y[i].d = nd;
                 }
             }
+        }
+        if (importance) {
+            static const QtGrid grid = make_qt_grid(kIQ4Values, 16);
+            float scale[kQT4Block];
+            for (int k = 0; k < kQT4Block; ++k) scale[k] = fp16_to_fp32(y[i].d) * float(ls[k >> 5]);
+            qt_refine_importance(x, importance + i * kQT4Block, grid, scale, q);
         }
         std::memset(y[i].scales_l, 0, sizeof y[i].scales_l);
         std::memset(y[i].scales_h, 0, sizeof y[i].scales_h);

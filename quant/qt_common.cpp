@@ -20,10 +20,10 @@ inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v
 }  // namespace
 
 QtGrid make_qt_grid(const int8_t * levels, int n_levels) {
-    QUANTA_CHECK(n_levels == 4 || n_levels == 8);
+    QUANTA_CHECK(n_levels == 4 || n_levels == 8 || n_levels == 16);
     QtGrid g{};
     g.n_levels = n_levels;
-    g.shift = n_levels == 8 ? 1 : 2;
+    g.shift = n_levels == 16 ? 0 : (n_levels == 8 ? 1 : 2);
     int8_t rep[16];
     for (int k = 0; k < n_levels; ++k) g.levels[k] = levels[k];
     for (int k = 0; k < 16; ++k) rep[k] = levels[k >> g.shift];
@@ -122,6 +122,47 @@ void qt_pack_header(const int * ls, QtHeader & h) {
         h.scales_l[j >> 1] = uint8_t(h.scales_l[j >> 1] | ((m & 0xF) << (4 * (j & 1))));
         h.scales_h[j >> 2] = uint8_t(h.scales_h[j >> 2] | ((m >> 4) << (2 * (j & 3))));
         if (ls[j] < 0) h.signs = uint16_t(h.signs | (1u << j));
+    }
+}
+
+void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, const float * scale,
+                          uint8_t * idx) {
+    for (int r = 0; r < kQTBlock / kRotation; ++r) {
+        const float * xr = x + r * kRotation;
+        const float * sr = scale + r * kRotation;
+        uint8_t * ir = idx + r * kRotation;
+        float dw[kRotation];
+        element_weights(importance + r * kRotation, kRotation, dw);
+        double mean = 0.0;
+        for (float v : dw) mean += double(v);
+        const float m_ii = float(mean / kRotation);  // diagonal of M = R D R^T (|R_ik| = 1/16)
+        // h = R D R^T (r_hat - x): half the gradient of the weighted loss in the rotated domain.
+        float h[kRotation];
+        for (int i = 0; i < kRotation; ++i) h[i] = sr[i] * float(grid.levels[ir[i]]) - xr[i];
+        unrotate_256(h);
+        for (int i = 0; i < kRotation; ++i) h[i] *= dw[i];
+        rotate_256(h);
+        for (int pass = 0; pass < 2; ++pass) {
+            for (int i = 0; i < kRotation; ++i) {
+                int best = ir[i];
+                float best_dl = 0.0f, best_delta = 0.0f;
+                for (int c : {ir[i] - 1, ir[i] + 1}) {
+                    if (c < 0 || c >= grid.n_levels) continue;
+                    const float delta = sr[i] * float(grid.levels[c] - grid.levels[ir[i]]);
+                    const float dl = 2.0f * delta * h[i] + delta * delta * m_ii;
+                    if (dl < best_dl) { best_dl = dl; best = c; best_delta = delta; }
+                }
+                if (best == ir[i]) continue;
+                ir[i] = uint8_t(best);
+                // h += delta * M e_i, M e_i = R D R^T e_i.
+                float col[kRotation] = {};
+                col[i] = 1.0f;
+                unrotate_256(col);
+                for (int k = 0; k < kRotation; ++k) col[k] *= dw[k];
+                rotate_256(col);
+                for (int k = 0; k < kRotation; ++k) h[k] += best_delta * col[k];
+            }
+        }
     }
 }
 

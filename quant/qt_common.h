@@ -45,13 +45,13 @@ QUANTA_HD inline int qt_index2(const uint8_t * plane, int e) {
     return (plane[16 * (e >> 6) + (e & 15)] >> (2 * ((e >> 4) & 3))) & 3;
 }
 
-// A grid of n_levels (4 or 8) int8 levels, ascending, plus the nearest-level lookup table of
+// A grid of n_levels (4, 8 or 16) int8 levels, ascending, plus the nearest-level lookup table of
 // search.h built on the levels repeated 16 / n_levels times (nearest entry of the repeated grid
 // = nearest level; level index = lut index >> shift).
 struct QtGrid {
     int n_levels;
     int shift;  // log2(16 / n_levels)
-    int8_t levels[8];
+    int8_t levels[16];
     GridLut lut;
 };
 QtGrid make_qt_grid(const int8_t * levels, int n_levels);
@@ -73,6 +73,15 @@ void qt_pack_header(const int * ls, QtHeader & h);
 // all 256 columns of r, and the diagonal of R diag(imp) R^T is the mean importance of those
 // columns, so every element of r gets that mean (uniform when importance is null).
 void qt_rotate_and_weigh(const float * src, const float * importance, float * x, float * w);
+
+// With an imatrix: the error that matters is in the original domain, sum_k imp_k (w_k - w^_k)^2
+// = err^T R diag(imp) R^T err with err the rotated error, a full (not diagonal) quadratic form.
+// Greedy coordinate descent on it: for each rotated element in order (two passes) try the
+// neighbouring levels under its stored scale (scale[e] = fp16(d) * s_j) and keep a move that
+// lowers the weighted loss, updating the gradient R D R^T err exactly (two Hadamard transforms
+// per accepted move). Scales stay as searched. Deterministic.
+void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, const float * scale,
+                          uint8_t * idx);
 
 // Packs / unpacks the 2-bit plane (128 bytes) from / to the low 2 bits of idx[512].
 void qt_pack2(const uint8_t * idx, uint8_t * plane);
