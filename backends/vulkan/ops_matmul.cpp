@@ -4,8 +4,9 @@
 // Two shader families, one tiny wrapper .comp per weight type over a shared body, with the
 // per-block decode of shaders/quant/<type>.glsl (a mirror of quant/'s scalar reference):
 //   * mul_mat_vec_<type> (m <= 8: decode). A workgroup computes 2 weight rows for all m tokens;
-//     each weight element is decoded once per workgroup and dotted with every token; shared-memory
-//     reduction. m > 8 would re-decode the weights per 8 tokens, so:
+//     each weight element is decoded once per workgroup and dotted with every token; reduction
+//     with subgroupAdd where the device has subgroup arithmetic (mul_mat_vec_sg_<type>), else a
+//     shared-memory tree. m > 8 would re-decode the weights per 8 tokens, so:
 //   * mul_mat_mm_<type> (m > 8: prompts). 64 x 64 output tiles; weights decoded into shared memory
 //     once per 64 tokens (shaders/mul_mat_mm.glsl).
 // quanta's rotated formats QT4 / QT3 / QT2 have only the mat-vec kernel (it rotates activations
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <string>
 #include <utility>
 
@@ -118,7 +120,8 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
     }
 
     const bool vec = M <= kVecMaxM || rotated(type);
-    const std::string shader = (vec ? "mul_mat_vec_" : "mul_mat_mm_") + type_suffix(type);
+    const std::string shader = (vec ? (has_subgroup_arithmetic(rec.device()) ? "mul_mat_vec_sg_" : "mul_mat_vec_")
+                                    : "mul_mat_mm_") + type_suffix(type);
     const uint32_t wg = vec ? (rotated(type) ? 256 : kVecWg) : 256;
     Pipeline * pipe = nullptr;
     QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush), {wg}));
@@ -220,6 +223,22 @@ Status record_mul_mat(const BoundNode & nd, Recorder & rec) {
 }
 
 }  // namespace
+
+bool has_subgroup_arithmetic(const Device & device) {
+    static std::map<VkPhysicalDevice, bool> cache;  // one thread drives a backend (kernels.h)
+    const PhysicalDevice & info = device.info();
+    if (auto it = cache.find(info.handle); it != cache.end()) return it->second;
+    bool ok = false;
+    if (info.api_version >= VK_API_VERSION_1_1) {
+        VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+        VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &sg};
+        vkGetPhysicalDeviceProperties2(info.handle, &props);
+        const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+        ok = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (sg.supportedOperations & need) == need;
+    }
+    cache[info.handle] = ok;
+    return ok;
+}
 
 void set_weight_binding_limit(uint64_t bytes) { g_weight_binding_limit = bytes; }
 

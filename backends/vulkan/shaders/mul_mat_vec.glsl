@@ -5,8 +5,10 @@
 // consecutive weight rows against all m (<= MAX_M) activation rows of one batch. Invocation t walks
 // the row in units of 4 elements (1 for F32/F16/BF16, whose rows may have any length): unit t,
 // t + WG, ... so neighbouring invocations read neighbouring bytes; each unit is decoded once
-// (dq4) and used for every activation row. Partial sums go through a shared-memory tree
-// reduction, which every Vulkan device has (no subgroup-arithmetic requirement).
+// (dq4) and used for every activation row. Reduction: with QUANTA_SUBGROUP (the wrappers
+// mul_mat_vec_sg_<type>.comp, chosen by the backend where the device has subgroup arithmetic in
+// compute shaders) subgroupAdd, then one partial per subgroup through shared memory; otherwise a
+// shared-memory tree, which every Vulkan device can run.
 // Weights are decoded to f32 and dotted with the f32 activations: no activation quantization, so
 // the result is the exact dot of the dequantized weights up to f32 rounding.
 // QT4, QT3, QT2 (QUANTA_ROTATED): w . a = (R w) . (R a) and dq decodes R w, so the activations are rotated
@@ -15,6 +17,11 @@
 // again (m * k * 8 butterflies per NR rows): correct, and cheap next to lavapipe's decode, but a
 // per-run scratch buffer holding R a once would be the faster design on a GPU.
 layout(local_size_x_id = 0) in;
+
+#ifdef QUANTA_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 
 #include "mul_mat_params.glsl"
 
@@ -81,6 +88,19 @@ void main() {
         }
     }
 #endif
+#ifdef QUANTA_SUBGROUP
+    for (uint r = 0u; r < NR; ++r) {
+        for (uint j = 0u; j < MAX_M; ++j) {
+            const float v = subgroupAdd(acc[r][j]);
+            if (subgroupElect()) red[r * MAX_M + j][gl_SubgroupID] = v;
+        }
+    }
+    barrier();
+    float sum = 0.0;
+    if (t < NR * MAX_M) {
+        for (uint sg = 0u; sg < gl_NumSubgroups; ++sg) sum += red[t][sg];
+    }
+#else
     for (uint r = 0u; r < NR; ++r) {
         for (uint j = 0u; j < MAX_M; ++j) red[r * MAX_M + j][t] = acc[r][j];
     }
@@ -91,9 +111,11 @@ void main() {
         }
     }
     barrier();
+    const float sum = t < NR * MAX_M ? red[t][0] : 0.0;
+#endif
     // Invocation t < NR * m writes one output.
     const uint r = t / MAX_M, j = t % MAX_M;
     if (r < NR && j < p.m && row_first + r < p.n) {
-        dst[p.d_off + p.row0 + row_first + r + j * p.d_nb1 + i2 * p.d_nb2 + i3 * p.d_nb3] = red[t][0];
+        dst[p.d_off + p.row0 + row_first + r + j * p.d_nb1 + i2 * p.d_nb2 + i3 * p.d_nb3] = sum;
     }
 }
