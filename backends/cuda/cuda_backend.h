@@ -43,8 +43,9 @@ public:
     Status sync() override;
 
     Result<DeviceMemory> memory() const;  // free and total device memory now
-    void set_poison(bool on) { poison_ = on; }
-    void set_graphs(bool on) { graphs_ = on; }
+    // Both change what a run launches, so a captured graph is dropped.
+    void set_poison(bool on) { poison_ = on; forget_graph(); }
+    void set_graphs(bool on) { graphs_ = on; forget_graph(); }
     int graph_replays() const { return graph_replays_; }  // runs served by a replayed graph
     const KernelTable & kernels() const { return table_; }
 
@@ -53,6 +54,11 @@ private:
     Status launch_all(std::span<const core::BoundNode> nodes);
     Status ensure_scratch(size_t bytes);
     void drop_graph();
+    void forget_graph() {
+        drop_graph();
+        last_signature_.clear();
+        capture_failed_ = false;
+    }
     Status cuda_error(cudaError_t err, const std::string & what) const;
 
     int device_;
