@@ -10,13 +10,19 @@ namespace quanta::core {
 namespace {
 
 std::string_view op_names[] = {
-#define OP(name, str, n_src, params) str,
+#define OP(name, str, n_src, n_opt, params) str,
 #include "core/ops.def"
 #undef OP
 };
 
 const int op_arities[] = {
-#define OP(name, str, n_src, params) n_src,
+#define OP(name, str, n_src, n_opt, params) n_src,
+#include "core/ops.def"
+#undef OP
+};
+
+const int op_min_arities[] = {
+#define OP(name, str, n_src, n_opt, params) n_src - n_opt,
 #include "core/ops.def"
 #undef OP
 };
@@ -29,6 +35,7 @@ bool is_1d(const Tensor & t) { return t.ne[1] == 1 && t.ne[2] == 1 && t.ne[3] ==
 
 std::string_view op_name(Op op) { return op_names[size_t(op)]; }
 int op_arity(Op op) { return op_arities[size_t(op)]; }
+int op_min_arity(Op op) { return op_min_arities[size_t(op)]; }
 
 std::string Graph::node_label(int i) const {
     const Node & n = nodes[size_t(i)];
@@ -87,7 +94,7 @@ Tensor GraphBuilder::weight(const std::string & name, Type type, const Dims & ne
 
 Tensor GraphBuilder::add_node(Op op, Type dst_type, const Dims & dst_ne, std::initializer_list<Tensor> src,
                               OpParams params) {
-    QUANTA_CHECK(int(src.size()) == op_arity(op));
+    QUANTA_CHECK(int(src.size()) >= op_min_arity(op) && int(src.size()) <= op_arity(op));
     Status s = check_shape(dst_type, dst_ne, std::string("graph: ") + std::string(op_name(op)) + " result");
     if (!s.ok()) return fail(s.message());
     Node node;
@@ -247,8 +254,14 @@ Tensor GraphBuilder::rope(Tensor x, Tensor pos, const RopeParams & p_in) {
 
 static bool kv_type_ok(Type t) { return t == Type::F32 || t == Type::F16 || t == Type::Q8_0; }
 
-Tensor GraphBuilder::attention(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p) {
+// kpos, when given: packed I32 [n_kv], the position held by each cache slot (-1: empty).
+static bool kpos_ok(const Tensor & kpos, int64_t n_kv) {
+    return kpos.type == kI32 && is_1d(kpos) && kpos.is_contiguous() && kpos.ne[0] == n_kv;
+}
+
+Tensor GraphBuilder::attention(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p, Tensor kpos) {
     if (!usable({q, k, v, pos})) return invalid();
+    if (kpos.g != nullptr && !usable({kpos})) return invalid();
     if (q.type != Type::F32 || !q.rows_contiguous() || q.ne[3] != 1) {
         return fail("core: attention: q " + sh(q) + " must be F32 [head_dim, n_head, n_q] with packed rows");
     }
@@ -262,25 +275,37 @@ Tensor GraphBuilder::attention(Tensor q, Tensor k, Tensor v, Tensor pos, const A
     if (pos.type != kI32 || !is_1d(pos) || !pos.is_contiguous() || pos.ne[0] != q.ne[2]) {
         return fail("core: attention: positions " + sh(pos) + " must be packed I32 [" + std::to_string(q.ne[2]) + "]");
     }
+    if (kpos.valid() && !kpos_ok(kpos, k.ne[2])) {
+        return fail("core: attention: key positions " + sh(kpos) + " must be packed I32 [" + std::to_string(k.ne[2]) +
+                    "] (one per cache slot)");
+    }
     if (!std::isfinite(p.scale) || !(p.softcap >= 0.0f) || p.window < 0) {
         return fail("core: attention: invalid scale, soft-cap or window");
     }
-    return add_node(Op::Attention, Type::F32, {v.ne[0], q.ne[1], q.ne[2]}, {q, k, v, pos}, p);
+    const Dims dst{v.ne[0], q.ne[1], q.ne[2]};
+    if (kpos.valid()) return add_node(Op::Attention, Type::F32, dst, {q, k, v, pos, kpos}, p);
+    return add_node(Op::Attention, Type::F32, dst, {q, k, v, pos}, p);
 }
 
-Tensor GraphBuilder::soft_max(Tensor x, Tensor pos, const SoftMaxParams & p) {
+Tensor GraphBuilder::soft_max(Tensor x, Tensor pos, const SoftMaxParams & p, Tensor kpos) {
     if (!usable({x, pos})) return invalid();
+    if (kpos.g != nullptr && !usable({kpos})) return invalid();
     if (x.type != Type::F32 || !x.rows_contiguous() || x.ne[3] != 1) {
         return fail("core: soft_max: input " + sh(x) + " must be F32 [n_kv, n_q, n_head] with packed rows");
     }
     if (pos.type != kI32 || !is_1d(pos) || !pos.is_contiguous() || pos.ne[0] != x.ne[1]) {
         return fail("core: soft_max: positions " + sh(pos) + " must be packed I32 [" + std::to_string(x.ne[1]) + "]");
     }
+    if (kpos.valid() && !kpos_ok(kpos, x.ne[0])) {
+        return fail("core: soft_max: key positions " + sh(kpos) + " must be packed I32 [" + std::to_string(x.ne[0]) + "]");
+    }
     if (p.window < 0) return fail("core: soft_max: window must be >= 0");
+    if (kpos.valid()) return add_node(Op::SoftMax, Type::F32, Dims(x.ne), {x, pos, kpos}, p);
     return add_node(Op::SoftMax, Type::F32, Dims(x.ne), {x, pos}, p);
 }
 
-Tensor GraphBuilder::attention_reference(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p) {
+Tensor GraphBuilder::attention_reference(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p,
+                                         Tensor kpos) {
     if (!usable({q, k, v, pos})) return invalid();
     // [hd, n_head, n_q] -> [hd, n_q, n_head]; [hd, n_head_kv, n_kv] -> [hd, n_kv, n_head_kv]
     Tensor qp = permute(q, 0, 2, 1, 3);
@@ -288,7 +313,7 @@ Tensor GraphBuilder::attention_reference(Tensor q, Tensor k, Tensor v, Tensor po
     Tensor scores = mul_mat(kp, qp);  // [n_kv, n_q, n_head]; head h reads kv head h / (n_head / n_head_kv)
     scores = scale(scores, p.scale);
     if (p.softcap > 0.0f) scores = soft_cap(scores, p.softcap);
-    Tensor probs = soft_max(scores, pos, SoftMaxParams{p.window, p.causal});
+    Tensor probs = soft_max(scores, pos, SoftMaxParams{p.window, p.causal}, kpos);
     // v [hd_v, n_head_kv, n_kv] -> packed F32 [n_kv, hd_v, n_head_kv]
     // A block-quantized V is decoded first: dim 0 of a quantized tensor cannot be permuted.
     if (type_block_size(v.type) > 1) v = copy(v, Type::F32);

@@ -92,11 +92,13 @@ public:
     Tensor scale(Tensor x, float s);
     Tensor rms_norm(Tensor x, Tensor w, float eps);
     Tensor rope(Tensor x, Tensor pos, const RopeParams & p);
-    Tensor attention(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p);
+    // kpos (optional, I32 [n_kv]): the position held by each cache slot, -1 for an empty one; left
+    // out, slot j holds position j. See AttentionParams for the visibility rule.
+    Tensor attention(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p, Tensor kpos = {});
     // The unfused composition of attention (mul_mat, scale, soft_cap, soft_max, mul_mat): the
     // reference the fused op is tested against. Same shapes and result.
-    Tensor attention_reference(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p);
-    Tensor soft_max(Tensor x, Tensor pos, const SoftMaxParams & p);
+    Tensor attention_reference(Tensor q, Tensor k, Tensor v, Tensor pos, const AttentionParams & p, Tensor kpos = {});
+    Tensor soft_max(Tensor x, Tensor pos, const SoftMaxParams & p, Tensor kpos = {});
     Tensor gelu(Tensor x, bool erf = false);
     Tensor silu(Tensor x);
     Tensor glu(Tensor gate, Tensor up, Activation act);

@@ -9,21 +9,22 @@
 namespace quanta::core {
 
 enum class Op : uint8_t {
-#define OP(name, str, n_src, params) name,
+#define OP(name, str, n_src, n_opt, params) name,
 #include "core/ops.def"
 #undef OP
 };
 
 inline constexpr int kOpCount = 0
-#define OP(name, str, n_src, params) +1
+#define OP(name, str, n_src, n_opt, params) +1
 #include "core/ops.def"
 #undef OP
     ;
 
-inline constexpr int kMaxSrc = 4;
+inline constexpr int kMaxSrc = 5;
 
 std::string_view op_name(Op op);
-int op_arity(Op op);
+int op_arity(Op op);      // the most sources the op takes
+int op_min_arity(Op op);  // the fewest: op_arity minus its optional trailing sources
 
 struct NoParams {};
 
@@ -49,8 +50,11 @@ struct RopeParams {
     int32_t original_context = 8192;  // llama3 only: original_max_position_embeddings
 };
 
-// Key j of the cache holds position j. Query i (position pos[i]) sees key j when
-// j <= pos[i] (causal) and pos[i] - j < window (window > 0). Masked keys are skipped, never read.
+// Key slot j of the cache holds the token at position kpos[j] (the optional kpos source; -1 marks
+// an empty slot; without kpos, slot j holds position j). Query i (position pos[i]) sees slot j iff
+//   kpos[j] >= 0 && (!causal || kpos[j] <= pos[i]) && (window == 0 || pos[i] - kpos[j] < window).
+// Slots may be in any order (a ring buffer); masked slots are skipped, never read. The same
+// visibility rule holds for soft_max.
 struct AttentionParams {
     float scale = 1.0f;    // multiplies q·k (1/sqrt(head_dim), or Gemma's query_pre_attn_scalar)
     float softcap = 0.0f;  // > 0: logits become c * tanh(logits / c) before the mask (Gemma 2)

@@ -119,4 +119,43 @@ inline void visible_keys(int64_t pos, int64_t n_kv, bool causal, int64_t window,
     if (lo > hi) lo = hi;
 }
 
+// The keys one query sees, as runs of consecutive cache slots (core::AttentionParams): without
+// kpos the single range visible_keys() gives; with kpos (slot j holds position kpos[j], -1 empty;
+// any order, as in a ring buffer) every maximal run of visible slots. next() yields the runs in
+// slot order, each cut to at most max_len slots.
+class KeyRuns {
+public:
+    KeyRuns(const int32_t * kpos, int64_t n_kv, int64_t pos, bool causal, int64_t window)
+        : kpos_(kpos), n_kv_(n_kv), pos_(pos), causal_(causal), window_(window) {
+        if (!kpos_) visible_keys(pos, n_kv, causal, window, j_, end_);
+        else end_ = n_kv;
+    }
+    bool visible(int64_t j) const {
+        const int64_t kp = kpos_[j];
+        return kp >= 0 && (!causal_ || kp <= pos_) && (window_ == 0 || pos_ - kp < window_);
+    }
+    bool next(int64_t max_len, int64_t & b, int64_t & e) {
+        if (kpos_) {
+            while (j_ < end_ && !visible(j_)) ++j_;
+        }
+        if (j_ >= end_) return false;
+        b = j_;
+        e = std::min(end_, b + max_len);
+        if (kpos_) {
+            int64_t j = b + 1;
+            while (j < e && visible(j)) ++j;
+            e = j;
+        }
+        j_ = e;
+        return true;
+    }
+
+private:
+    const int32_t * kpos_;
+    int64_t n_kv_, pos_;
+    bool causal_;
+    int64_t window_;
+    int64_t j_ = 0, end_ = 0;
+};
+
 }  // namespace quanta::backends::cpu

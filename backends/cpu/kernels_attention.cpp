@@ -1,5 +1,6 @@
 // backends/cpu/kernels_attention.cpp — fused attention, flash-style: for each (query, head) the
-// visible keys of the cache are streamed in blocks of kBlock; a block's scores are computed,
+// visible keys of the cache are streamed in blocks of up to kBlock consecutive visible slots
+// (KeyRuns: with the optional kpos source, slots hold arbitrary positions, e.g. a ring buffer); a block's scores are computed,
 // soft-capped, and folded into a running max / sum / weighted-V accumulator (online softmax), so
 // no [n_kv, n_q, n_head] score matrix is ever stored and masked keys are never read.
 // K/V may be F32, F16 or Q8_0 (the quantized KV cache); for Q8_0 the query row is quantized to Q8_0
@@ -166,6 +167,7 @@ void k_attention(const BoundNode & n, const KernelCtx & ctx) {
     const BoundTensor & k = n.src[1];
     const BoundTensor & v = n.src[2];
     const int32_t * pos = n.src[3].host<int32_t>();
+    const int32_t * kpos = n.node->n_src > 4 ? n.src[4].host<int32_t>() : nullptr;
     const BoundTensor & d = n.dst;
     const int64_t hd = q.ne[0], hd_v = v.ne[0], n_head_kv = k.ne[1], n_kv = k.ne[2];
     const int64_t group = q.ne[1] / n_head_kv;
@@ -204,10 +206,10 @@ void k_attention(const BoundNode & n, const KernelCtx & ctx) {
             l[g] = 0.0f;
         }
         std::memset(acc, 0, size_t(group * hd_v) * sizeof(float));
-        int64_t lo, hi;
-        visible_keys(pos[i], n_kv, p.causal, p.window, lo, hi);
-        for (int64_t j0 = lo; j0 < hi; j0 += kBlock) {
-            const int64_t jn = std::min(hi - j0, kBlock);
+        KeyRuns runs(kpos, n_kv, pos[i], p.causal, p.window);
+        int64_t j0, j1;
+        while (runs.next(kBlock, j0, j1)) {
+            const int64_t jn = j1 - j0;
             const char * kblock = k.host<char>() + hk * k.nb[1] + j0 * k.nb[2];
             if (k_float) {
                 qk(kblock, k.nb[2], k.type == Type::F16, reinterpret_cast<const float * const *>(qdot), group, jn, hd,

@@ -81,25 +81,32 @@ void k_glu(const BoundNode & n, const KernelCtx & ctx) {
     }
 }
 
-// x [n_kv, n_q, n_head], pos I32 [n_q]: each row is a softmax over its visible keys; masked keys 0.
+// x [n_kv, n_q, n_head], pos I32 [n_q], optional kpos I32 [n_kv]: each row is a softmax over its
+// visible keys (KeyRuns, core::AttentionParams); masked keys 0.
 void k_soft_max(const BoundNode & n, const KernelCtx & ctx) {
     const core::SoftMaxParams & p = n.node->params<core::SoftMaxParams>();
     const BoundTensor & x = n.src[0];
     const int32_t * pos = n.src[1].host<int32_t>();
+    const int32_t * kpos = n.node->n_src > 2 ? n.src[2].host<int32_t>() : nullptr;
     const BoundTensor & d = n.dst;
     const int64_t n_kv = d.ne[0];
     for_each_row(d, ctx, [&](int64_t, int64_t i1, int64_t i2, int64_t i3) {
         const float * px = reinterpret_cast<const float *>(row_ptr(x, i1, i2, i3));
         float * pd = reinterpret_cast<float *>(row_ptr(d, i1, i2, i3));
-        int64_t lo, hi;
-        visible_keys(pos[i1], n_kv, p.causal, p.window, lo, hi);
+        for (int64_t j = 0; j < n_kv; ++j) pd[j] = 0.0f;
         float mx = -std::numeric_limits<float>::infinity();
-        for (int64_t j = lo; j < hi; ++j) mx = std::max(mx, px[j]);
+        int64_t b, e;
+        KeyRuns runs(kpos, n_kv, pos[i1], p.causal, p.window);
+        while (runs.next(n_kv, b, e)) {
+            for (int64_t j = b; j < e; ++j) mx = std::max(mx, px[j]);
+        }
         float sum = 0.0f;
-        for (int64_t j = 0; j < n_kv; ++j) {
-            const float e = (j >= lo && j < hi) ? std::exp(px[j] - mx) : 0.0f;
-            pd[j] = e;
-            sum += e;
+        KeyRuns again(kpos, n_kv, pos[i1], p.causal, p.window);
+        while (again.next(n_kv, b, e)) {
+            for (int64_t j = b; j < e; ++j) {
+                pd[j] = std::exp(px[j] - mx);
+                sum += pd[j];
+            }
         }
         const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
         for (int64_t j = 0; j < n_kv; ++j) pd[j] *= inv;

@@ -276,10 +276,11 @@ TEST_CASE("rope: normal and NeoX pairing / partial rotary dims / linear and llam
 
 namespace {
 
-// Naive attention in double: q [hd, nh, nq], k/v [hd, nkh, nkv] (f32 values after the cache type).
+// Naive attention in double: q [hd, nh, nq], k/v [hd, nkh, nkv] (f32 values after the cache type);
+// kpos (empty: slot j holds position j) gives each slot's position, -1 for an empty slot.
 std::vector<double> attention_ref(const std::vector<float> & q, const std::vector<float> & k, const std::vector<float> & v,
                                   int64_t hd, int64_t nh, int64_t nkh, int64_t nkv, const std::vector<int32_t> & pos,
-                                  const core::AttentionParams & p, Type kv_type) {
+                                  const core::AttentionParams & p, Type kv_type, const std::vector<int32_t> & kpos = {}) {
     const int64_t nq = int64_t(pos.size());
     std::vector<double> out(size_t(hd * nh * nq), 0.0);
     for (int64_t i = 0; i < nq; ++i) {
@@ -290,7 +291,9 @@ std::vector<double> attention_ref(const std::vector<float> & q, const std::vecto
             std::vector<double> s(static_cast<size_t>(nkv));
             double mx = -INFINITY;
             for (int64_t j = 0; j < nkv; ++j) {
-                const bool vis = (!p.causal || j <= pos[size_t(i)]) && (p.window == 0 || pos[size_t(i)] - j < p.window);
+                const int64_t kp = kpos.empty() ? j : kpos[size_t(j)];
+                const int64_t qp = pos[size_t(i)];
+                const bool vis = kp >= 0 && (!p.causal || kp <= qp) && (p.window == 0 || qp - kp < p.window);
                 if (!vis) { s[size_t(j)] = -INFINITY; continue; }
                 double d = 0;
                 for (int64_t e = 0; e < hd; ++e) d += double(qq[size_t(e)]) * k[size_t((j * nkh + hk) * hd + e)];
@@ -301,6 +304,7 @@ std::vector<double> attention_ref(const std::vector<float> & q, const std::vecto
             }
             double sum = 0;
             for (double & x : s) { x = std::isinf(x) ? 0.0 : std::exp(x - mx); sum += x; }
+            if (sum == 0.0) continue;  // nothing visible: zero output
             for (int64_t j = 0; j < nkv; ++j) {
                 for (int64_t e = 0; e < hd; ++e) out[size_t((i * nh + h) * hd + e)] += s[size_t(j)] / sum * v[size_t((j * nkh + hk) * hd + e)];
             }
@@ -344,6 +348,112 @@ TEST_CASE("attention: fused vs naive and vs the unfused composition / masks / wi
             CHECK(rel_max_err(one[0], ref) < 1e-4);
             CHECK(rel_max_err(one[1], ref) < 1e-4);
         }
+    }
+}
+
+TEST_CASE("attention with key positions: identity / ring order / empty slots / window by position", "[cpu][ops]") {
+    // A 48-slot ring holding positions 100..147 at slot pos % 48, queries at 140..147: window 37
+    // masks by position, not by slot index. Then a few slots emptied (-1), then a cache whose
+    // visible keys do not form a prefix (non-causal, scattered positions).
+    const int64_t hd = 64, nh = 4, nkh = 2, nkv = 48;
+    const std::vector<int32_t> pos = {140, 141, 142, 143, 144, 145, 146, 147};
+    std::vector<int32_t> ring(static_cast<size_t>(nkv));
+    for (int32_t t = 100; t < 148; ++t) ring[size_t(t % nkv)] = t;
+    std::vector<int32_t> holes = ring;
+    for (int j : {0, 5, 6, 7, 31, 47}) holes[size_t(j)] = -1;
+    std::vector<int32_t> scattered(static_cast<size_t>(nkv));
+    for (int64_t j = 0; j < nkv; ++j) scattered[size_t(j)] = int32_t((j * 29) % 97) + 60;
+    std::vector<int32_t> identity(static_cast<size_t>(nkv));
+    for (int64_t j = 0; j < nkv; ++j) identity[size_t(j)] = int32_t(j);
+    struct Variant {
+        const char * name;
+        const std::vector<int32_t> * kpos;
+        int32_t window;
+        bool causal;
+    };
+    const Variant variants[] = {{"ring", &ring, 0, true},          {"ring, window 37", &ring, 37, true},
+                                {"ring with empty slots", &holes, 21, true}, {"scattered, non-causal", &scattered, 30, false},
+                                {"scattered, causal", &scattered, 0, true}};
+    for (Type kv : {Type::F32, Type::F16, Type::Q8_0}) {
+        for (const Variant & var : variants) {
+            INFO("kv " << core::type_name(kv) << ", " << var.name);
+            core::AttentionParams p;
+            p.scale = 1.0f / 8.0f;
+            p.window = var.window;
+            p.causal = var.causal;
+            p.softcap = var.window == 21 ? 4.0f : 0.0f;
+            OpCase c(61);
+            std::vector<float> q, k, v;
+            Tensor tq = c.f32("q", {hd, nh, int64_t(pos.size())}, q, 2.0f);
+            Tensor tk = c.typed("k", kv, {hd, nkh, nkv}, k);
+            Tensor tv = c.typed("v", kv, {hd, nkh, nkv}, v);
+            Tensor tpos = c.i32("pos", pos);
+            Tensor tkpos = c.i32("kpos", *var.kpos);
+            Tensor fused = c.g.attention(tq, tk, tv, tpos, p, tkpos);
+            Tensor unfused = c.g.attention_reference(tq, tk, tv, tpos, p, tkpos);
+            std::vector<std::vector<float>> one = c.run({fused, unfused}, 1);
+            std::vector<std::vector<float>> two = c.run({fused, unfused}, 2);
+            REQUIRE(bitwise_equal(one[0], two[0]));
+            REQUIRE(bitwise_equal(one[1], two[1]));
+            const std::vector<double> ref = attention_ref(q, k, v, hd, nh, nkh, nkv, pos, p, kv, *var.kpos);
+            CHECK(rel_max_err(one[0], ref) < 1e-4);
+            CHECK(rel_max_err(one[1], ref) < 1e-4);
+            // The mask matters: the same cache read as if slot j held position j gives other values.
+            const std::vector<double> as_prefix = attention_ref(q, k, v, hd, nh, nkh, nkv, pos, p, kv);
+            CHECK(rel_max_err(one[0], as_prefix) > 1e-2);
+        }
+    }
+    SECTION("kpos = slot index gives the same bits as no kpos") {
+        for (int32_t window : {0, 11}) {
+            core::AttentionParams p;
+            p.scale = 0.125f;
+            p.window = window;
+            const std::vector<int32_t> qpos = {3, 20, 47, 30};
+            OpCase c(67);
+            std::vector<float> q, k, v;
+            Tensor tq = c.f32("q", {hd, nh, int64_t(qpos.size())}, q);
+            Tensor tk = c.typed("k", Type::F16, {hd, nkh, nkv}, k);
+            Tensor tv = c.typed("v", Type::F16, {hd, nkh, nkv}, v);
+            Tensor tpos = c.i32("pos", qpos);
+            Tensor tkpos = c.i32("kpos", identity);
+            std::vector<std::vector<float>> r =
+                c.run({c.g.attention(tq, tk, tv, tpos, p), c.g.attention(tq, tk, tv, tpos, p, tkpos),
+                       c.g.attention_reference(tq, tk, tv, tpos, p), c.g.attention_reference(tq, tk, tv, tpos, p, tkpos)},
+                      2);
+            CHECK(bitwise_equal(r[0], r[1]));
+            CHECK(bitwise_equal(r[2], r[3]));
+        }
+    }
+    SECTION("a query that sees only empty slots gets zeros; soft_max rows too") {
+        OpCase c(71);
+        std::vector<float> q, k, v, x;
+        const std::vector<int32_t> empty(static_cast<size_t>(nkv), -1);
+        Tensor tq = c.f32("q", {hd, nh, 2}, q);
+        Tensor tk = c.typed("k", Type::F32, {hd, nkh, nkv}, k);
+        Tensor tv = c.typed("v", Type::F32, {hd, nkh, nkv}, v);
+        Tensor tpos = c.i32("pos", {5, 9});
+        Tensor tkpos = c.i32("kpos", empty);
+        Tensor tx = c.f32("x", {nkv, 2, nh}, x);
+        std::vector<std::vector<float>> r = c.run(
+            {c.g.attention(tq, tk, tv, tpos, core::AttentionParams{}, tkpos), c.g.soft_max(tx, tpos, {}, tkpos)}, 2);
+        for (float f : r[0]) CHECK(f == 0.0f);
+        for (float f : r[1]) CHECK(f == 0.0f);
+    }
+    SECTION("the builder rejects key positions of the wrong length or type") {
+        GraphBuilder g;
+        Tensor tq = g.input("q", Type::F32, {hd, nh, 2});
+        Tensor tk = g.input("k", Type::F16, {hd, nkh, nkv});
+        Tensor tv = g.input("v", Type::F16, {hd, nkh, nkv});
+        Tensor tpos = g.input("pos", core::kI32, {2});
+        Tensor bad = g.input("kpos", core::kI32, {nkv - 1});
+        g.attention(tq, tk, tv, tpos, core::AttentionParams{}, bad);
+        REQUIRE_FALSE(g.status().ok());
+        CHECK_THAT(g.status().message(), Catch::Contains("key positions"));
+        GraphBuilder g2;
+        Tensor x = g2.input("x", Type::F32, {nkv, 2, nh});
+        g2.soft_max(x, g2.input("pos", core::kI32, {2}), core::SoftMaxParams{}, g2.input("kpos", Type::F32, {nkv}));
+        REQUIRE_FALSE(g2.status().ok());
+        CHECK_THAT(g2.status().message(), Catch::Contains("key positions"));
     }
 }
 
