@@ -1,5 +1,8 @@
 #include "convert/convert.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -95,10 +98,24 @@ std::string hf_text_name(std::string_view name) {
     return std::string(name);
 }
 
+// Drops the whole pages of [p, p + n) from this process's mapping once they are consumed, so the
+// resident set stays about one tensor, not the model (the page cache keeps them; a later read
+// faults them back in). Only a hint: failures are ignored.
+void release_pages(const void * p, size_t n) {
+    static const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+    if (end > begin) (void)::madvise(reinterpret_cast<void *>(begin), size_t(end - begin), MADV_DONTNEED);
+}
+
 // Writes one tensor, converting type in slabs of rows. Same type: the bytes are copied unchanged.
 Status write_tensor(formats::QntWriter & w, const std::string & name, const formats::TensorView & view, Type target,
                     std::span<const int64_t> ne, const float * importance, int n_threads) {
-    if (view.type == target) return w.add_tensor(name, target, ne, view.data, view.size);
+    if (view.type == target) {
+        QUANTA_TRY(w.add_tensor(name, target, ne, view.data, view.size));
+        release_pages(view.data, view.size);
+        return ok_status();
+    }
 
     const int64_t ncols = ne[0];
     int64_t nrows = 1;
@@ -114,7 +131,9 @@ Status write_tensor(formats::QntWriter & w, const std::string & name, const form
     QUANTA_TRY(w.begin_tensor(name, target, ne));
     for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
         const int64_t rows = std::min(slab, nrows - r0);
-        std::memcpy(src_buf.data(), static_cast<const uint8_t *>(view.data) + size_t(r0) * src_row, size_t(rows) * src_row);
+        const uint8_t * src = static_cast<const uint8_t *>(view.data) + size_t(r0) * src_row;
+        std::memcpy(src_buf.data(), src, size_t(rows) * src_row);
+        release_pages(src, size_t(rows) * src_row);
         for (int64_t r = 0; r < rows; ++r) {
             src_traits.dequantize_row(src_buf.data() + size_t(r) * src_row, f32.data() + size_t(r * ncols), ncols);
         }
