@@ -2,6 +2,8 @@
 // #if QUANTA_HAVE_* line here and a CMake option; core never includes a backend header.
 #include "backends/registry.h"
 
+#include <algorithm>
+
 #include "backends/cpu/cpu_backend.h"
 #include "quant/dispatch.h"
 
@@ -46,6 +48,12 @@ Result<DeviceMemoryInfo> device_memory(core::Backend & backend) {
         auto m = c->memory();
         if (!m.ok()) return m.status();
         return DeviceMemoryInfo{m->free_bytes, m->total_bytes};
+    }
+#endif
+#if QUANTA_HAVE_VULKAN
+    if (auto * v = dynamic_cast<vulkan::VkBackend *>(&backend)) {
+        const size_t total = v->total_memory(), used = std::min(v->allocated_bytes(), total);
+        return DeviceMemoryInfo{total - used, total};
     }
 #endif
     return Status::error("backends: '" + std::string(backend.name()) + "' does not report its free memory");

@@ -36,10 +36,15 @@ void full_barrier(VkCommandBuffer cb) {
 
 }  // namespace
 
-BackendBuffer::BackendBuffer(core::Backend & owner, Device & device, vulkan::Buffer vk)
-    : core::Buffer(owner, vk.bytes, nullptr), device_(device), vk_(vk) {}
+BackendBuffer::BackendBuffer(core::Backend & owner, Device & device, vulkan::Buffer vk, size_t * allocated)
+    : core::Buffer(owner, vk.bytes, nullptr), device_(device), vk_(vk), allocated_(allocated) {
+    *allocated_ += vk_.bytes;
+}
 
-BackendBuffer::~BackendBuffer() { device_.free(vk_); }
+BackendBuffer::~BackendBuffer() {
+    *allocated_ -= vk_.bytes;
+    device_.free(vk_);
+}
 
 Result<std::unique_ptr<VkBackend>> VkBackend::create(int index) {
     std::unique_ptr<VkBackend> b(new VkBackend());
@@ -166,7 +171,7 @@ Result<core::BufferPtr> VkBackend::alloc(size_t bytes) {
         return Status::error(b.status().message() + " (backend " + name_ + ", " + std::to_string(bytes) +
                              " bytes requested)");
     }
-    core::BufferPtr out(new BackendBuffer(*this, *device_, *b));
+    core::BufferPtr out(new BackendBuffer(*this, *device_, *b, &allocated_));
     if (poison_) {
         std::vector<uint8_t> nan(std::min<size_t>(rounded, kStagingBytes), 0xFF);
         for (size_t off = 0; off < rounded; off += nan.size()) {

@@ -27,7 +27,7 @@ namespace quanta::backends::vulkan {
 // A core::Buffer backed by a VkBuffer of the backend's device.
 class BackendBuffer final : public core::Buffer {
 public:
-    BackendBuffer(core::Backend & owner, Device & device, vulkan::Buffer vk);
+    BackendBuffer(core::Backend & owner, Device & device, vulkan::Buffer vk, size_t * allocated);
     ~BackendBuffer() override;
     // (vulkan::Buffer spelled out: inside this class `Buffer` names the base, core::Buffer.)
     const vulkan::Buffer & vk() const { return vk_; }
@@ -35,6 +35,7 @@ public:
 private:
     Device & device_;
     vulkan::Buffer vk_;
+    size_t * allocated_;  // the backend's running total
 };
 
 struct ProfileRow {
@@ -57,6 +58,10 @@ public:
     Status sync() override;
 
     Device & device() { return *device_; }
+    // Device memory: total = the device-local heaps; free = total minus what this backend holds now
+    // (other processes' use is not visible without VK_EXT_memory_budget).
+    size_t total_memory() const { return size_t(device_->info().device_local_bytes); }
+    size_t allocated_bytes() const { return allocated_; }
     const KernelTable & kernels() const { return *table_; }
     int submissions() const { return submissions_; }         // vkQueueSubmit calls of run() so far
     int64_t dispatches() const { return dispatches_; }       // dispatches recorded so far
@@ -85,6 +90,7 @@ private:
     Buffer staging_;  // discrete GPUs: host-visible bounce buffer, grown on demand
     bool profiling_ = false;
     bool poison_ = false;
+    size_t allocated_ = 0;
     int submissions_ = 0;
     int64_t dispatches_ = 0;
     std::map<std::string, ProfileRow> profile_;
