@@ -113,6 +113,21 @@ QUANTA_HD inline float qt4_sign(int i) {
     return (st >> 31) ? -1.0f : 1.0f;
 }
 
+// 16 bytes from src into dst (16-byte aligned: callers declare it alignas(16)): one 128-bit load
+// on the device when src is 16-byte aligned (the row's and block's alignment decide; a misaligned
+// row falls back to byte loads), memcpy on the host.
+QUANTA_HD inline void load_bytes16(uint8_t * dst, const uint8_t * src) {
+#if defined(__CUDA_ARCH__)
+    if ((reinterpret_cast<uintptr_t>(src) & 15u) == 0) {
+        *reinterpret_cast<uint4 *>(dst) = *reinterpret_cast<const uint4 *>(src);
+    } else {
+        for (int i = 0; i < 16; ++i) dst[i] = src[i];
+    }
+#else
+    std::memcpy(dst, src, 16);
+#endif
+}
+
 // ---- block decoders ------------------------------------------------------------------------------
 
 using namespace quanta::quant;
@@ -196,6 +211,9 @@ struct DecQ3_K {
     }
 };
 
+// Chunk c of a Q4_K block is sub-block c: elements 32c + i sit in byte qs[32 (c / 2) + i], low
+// nibble for even c, high for odd (q4k_level spelled out for a whole chunk). The 32 bytes start
+// on a 16-byte boundary of the 144-byte block: two 128-bit loads when the block is aligned.
 struct DecQ4_K {
     static constexpr int kQK = 256, kBytes = 144;
     QUANTA_HD static void chunk(const char * p, int c, float * w) {
@@ -204,7 +222,11 @@ struct DecQ4_K {
         int sc, m;
         k4_scale_min(b.scales, c, &sc, &m);
         const float dl = d * float(sc), ml = dmin * float(m);
-        for (int i = 0; i < 32; ++i) w[i] = dl * float(q4k_level(b.qs, 32 * c + i)) - ml;
+        alignas(16) uint8_t q[32];
+        load_bytes16(q, b.qs + 32 * (c >> 1));
+        load_bytes16(q + 16, b.qs + 32 * (c >> 1) + 16);
+        const int shift = (c & 1) * 4;
+        for (int i = 0; i < 32; ++i) w[i] = dl * float((q[i] >> shift) & 0xF) - ml;
     }
 };
 
@@ -249,17 +271,8 @@ struct DecQT4 {
     QUANTA_HD static void chunk(const char * p, int c, float * w) {
         const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(p);
         const float ds = half_bits_to_float(b.d) * float(qt4_scale(b, c));
-        uint8_t q[16];
-        const uint8_t * src = b.qs + 16 * c;
-#if defined(__CUDA_ARCH__)
-        if ((reinterpret_cast<uintptr_t>(src) & 15u) == 0) {
-            *reinterpret_cast<uint4 *>(q) = *reinterpret_cast<const uint4 *>(src);
-        } else {
-            for (int i = 0; i < 16; ++i) q[i] = src[i];
-        }
-#else
-        std::memcpy(q, src, 16);
-#endif
+        alignas(16) uint8_t q[16];
+        load_bytes16(q, b.qs + 16 * c);
         for (int i = 0; i < 16; ++i) {
             w[i] = ds * float(iq4(q[i] & 0xF));
             w[i + 16] = ds * float(iq4(q[i] >> 4));
