@@ -7,13 +7,18 @@ namespace quanta::convert {
 
 namespace {
 
-struct Mix { const char * name; Type base, more, output, embed; };
+// v_all: attn_v gets `more` in every layer (not only the more-bits layers).
+struct Mix { const char * name; Type base, more, output, embed; bool v_all; };
 // ref: llama.cpp llama_tensor_get_type (the _M/_S recipes), simplified to the tensors we carry.
+// The QT mixes are chosen by measurement (bench/RESULTS.md, "KL divergence on the real model"):
+// attn_v, ffn_down and the embeddings / tied head cost the most KL per bit saved.
 constexpr Mix kMixes[] = {
-    {"q3_k_m", Type::Q3_K, Type::Q5_K, Type::Q6_K, Type::Q3_K},
-    {"q4_k_s", Type::Q4_K, Type::Q5_K, Type::Q6_K, Type::Q4_K},
-    {"q4_k_m", Type::Q4_K, Type::Q6_K, Type::Q6_K, Type::Q4_K},
-    {"q5_k_m", Type::Q5_K, Type::Q6_K, Type::Q6_K, Type::Q5_K},
+    {"q3_k_m", Type::Q3_K, Type::Q5_K, Type::Q6_K, Type::Q3_K, false},
+    {"q4_k_s", Type::Q4_K, Type::Q5_K, Type::Q6_K, Type::Q4_K, false},
+    {"q4_k_m", Type::Q4_K, Type::Q6_K, Type::Q6_K, Type::Q4_K, false},
+    {"q5_k_m", Type::Q5_K, Type::Q6_K, Type::Q6_K, Type::Q5_K, false},
+    {"qt3_m", Type::QT3, Type::QT4, Type::Q6_K, Type::QT4, true},
+    {"qt2_m", Type::QT2, Type::QT3, Type::Q6_K, Type::QT3, true},
 };
 
 std::string lower(std::string_view s) {
@@ -38,7 +43,62 @@ std::string type_policy_choices() {
     return out;
 }
 
+namespace {
+
+// Tensor classes an override may name (the 2-D tensors of core/arch/tensors.cpp).
+constexpr const char * kClasses[] = {"token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output",
+                                     "ffn_gate", "ffn_up", "ffn_down"};
+
+Result<TypePolicy> parse_base_policy(std::string_view name);
+
+}  // namespace
+
+std::string tensor_class(std::string_view name) {
+    if (name.starts_with("blk.")) {
+        const size_t dot = name.find('.', 4);
+        name = dot == std::string_view::npos ? name : name.substr(dot + 1);
+    }
+    if (name.ends_with(".weight")) name.remove_suffix(7);
+    return std::string(name);
+}
+
 Result<TypePolicy> parse_type_policy(std::string_view name) {
+    const size_t comma = name.find(',');
+    auto base = parse_base_policy(name.substr(0, comma));
+    if (!base.ok() || comma == std::string_view::npos) return base;
+    TypePolicy p = std::move(*base);
+    if (p.keep) return Status::error("--type '" + std::string(name) + "': 'keep' takes no CLASS=TYPE overrides");
+    std::string_view rest = name.substr(comma + 1);
+    while (!rest.empty()) {
+        const size_t next = rest.find(',');
+        const std::string_view item = rest.substr(0, next);
+        rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
+        const size_t eq = item.find('=');
+        const std::string cls = lower(item.substr(0, eq));
+        bool known = false;
+        std::string classes;
+        for (const char * c : kClasses) {
+            known = known || cls == c;
+            classes += std::string(classes.empty() ? "" : ", ") + c;
+        }
+        if (eq == std::string_view::npos || !known) {
+            return Status::error("--type '" + std::string(name) + "': override '" + std::string(item) +
+                                 "' is not CLASS=TYPE with CLASS one of: " + classes);
+        }
+        auto t = quant::type_from_name(item.substr(eq + 1));
+        if (!t || quant::traits(*t).activation_only) {
+            return Status::error("--type '" + std::string(name) + "': unknown type '" + std::string(item.substr(eq + 1)) +
+                                 "' for " + cls + "; choose one of: " + type_policy_choices());
+        }
+        p.overrides.emplace_back(cls, *t);
+    }
+    p.name = lower(name);
+    return p;
+}
+
+namespace {
+
+Result<TypePolicy> parse_base_policy(std::string_view name) {
     TypePolicy p;
     p.name = lower(name);
     if (p.name == "keep") {
@@ -48,6 +108,7 @@ Result<TypePolicy> parse_type_policy(std::string_view name) {
     for (const Mix & m : kMixes) {
         if (p.name == m.name) {
             p.mix = true;
+            p.more_v_all = m.v_all;
             p.base = m.base;
             p.more = m.more;
             p.output = m.output;
@@ -63,6 +124,8 @@ Result<TypePolicy> parse_type_policy(std::string_view name) {
     return p;
 }
 
+}  // namespace
+
 Type fit_row(Type want, int64_t ncols) {
     if (ncols % quant::traits(want).block_size == 0) return want;
     Type fallback = Type::F16;
@@ -72,6 +135,8 @@ Type fit_row(Type want, int64_t ncols) {
         case Type::Q5_K: fallback = Type::Q5_1; break;
         case Type::Q6_K: fallback = Type::Q8_0; break;
         case Type::QT4: return fit_row(Type::IQ4_XS, ncols);  // 512-wide rotation blocks
+        case Type::QT3: return fit_row(Type::Q3_K, ncols);
+        case Type::QT2: return fit_row(Type::Q2_K, ncols);
         default: break;
     }
     return ncols % quant::traits(fallback).block_size == 0 ? fallback : Type::F16;
@@ -84,9 +149,17 @@ Type choose_type(const TypePolicy & p, const arch::TensorSpec & spec, int64_t n_
         want = p.output;
     } else if (spec.name == "token_embd.weight") {
         want = p.embed;
+    } else if (p.mix && spec.name.ends_with("attn_v.weight") && p.more_v_all) {
+        want = p.more;
     } else if (p.mix && (spec.name.ends_with("attn_v.weight") || spec.name.ends_with("ffn_down.weight")) &&
                more_bits_layer(spec.layer, n_layer)) {
         want = p.more;
+    }
+    if (!p.overrides.empty()) {
+        const std::string cls = tensor_class(spec.name);
+        for (const auto & [c, t] : p.overrides) {
+            if (c == cls) want = t;
+        }
     }
     return fit_row(want, spec.ne[0]);
 }
