@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 GENERATOR   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all build configure test unit fuzz demo bench deps venv fixtures clean
+.PHONY: all build configure test unit fuzz demo bench compare deps venv fixtures clean
 
 all: build
 
@@ -49,6 +49,12 @@ demo: deps build
 
 bench: build
 	@for b in $(BUILD)/bin/bench_*; do echo "== $$b"; $$b || exit $$?; done
+
+# quanta vs llama.cpp (built once from the llama-cpp-python sdist into third_party_peers/) on the
+# same GGUF files, alternating runs; COMPARE_ARGS e.g. "--files gemma3 llama-1b-q4_0 --rounds 2".
+COMPARE_ARGS ?=
+compare: build
+	bench/compare-llamacpp --quanta $(BUILD)/bin/quanta $(COMPARE_ARGS)
 
 fixtures:
 	bash scripts/setup-venv.sh --oracle

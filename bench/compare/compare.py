@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("-n", "--n-gen", type=int, default=128)
     ap.add_argument("--n-prompt-2b", type=int, default=128, help="prompt length for the Gemma-2-2B shape (default 128)")
     ap.add_argument("--n-gen-2b", type=int, default=32, help="generated tokens for the Gemma-2-2B shape (default 32)")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per file (default 3)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per file (default 3; 0: perplexity only)")
     ap.add_argument("--ppl-chunks", type=int, default=4, help="perplexity chunks of 512 tokens (0: skip perplexity)")
     ap.add_argument("--ppl-text", type=Path, default=Path("/usr/share/common-licenses/GPL-3"))
     args = ap.parse_args()
@@ -162,6 +162,7 @@ def main() -> int:
         raise SystemExit(f"compare-llamacpp: no quanta binary at {args.quanta}; build it (make build) or pass --quanta")
     peer = build_peer(ROOT, PY)
     todo = cases(args)
+    cases_all = list(todo)
     qnts = {c.name: ensure_files(c, args.quanta) for c in todo}
 
     load0 = os.getloadavg()
@@ -179,21 +180,24 @@ def main() -> int:
                     bandwidth = quanta_bench(args.quanta, qnts[c.name], c, args.threads, 1, bandwidth)
     load1 = os.getloadavg()
 
-    print(f"\n## quanta vs llama.cpp ({peer['version']}), {started}, quanta commit {commit}")
-    print(f"{args.threads} threads, CPU, {args.rounds} alternating rounds x 1 repetition each (llama-bench adds its own "
-          f"warm-up run); load average {load0[0]:.1f} before, {load1[0]:.1f} after; median (min-max) tok/s; "
-          f"quanta read bandwidth measured {bandwidth:.1f} GB/s")
-    print("| file | pp | llama.cpp pp | quanta pp | ratio | tg | llama.cpp tg | quanta tg | ratio | quanta tg bandwidth |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for c in todo:
-        bw = f"{statistics.median(c.bw_eff):.1f} GB/s = {statistics.median(c.bw_pct):.0f}%" if c.bw_pct else "-"
-        print(f"| {c.name} | pp{c.n_prompt} | {fmt(c.pp['llama.cpp'])} | {fmt(c.pp['quanta'])} | "
-              f"{ratio(c.pp['quanta'], c.pp['llama.cpp'])} | tg{c.n_gen} | {fmt(c.tg['llama.cpp'])} | "
-              f"{fmt(c.tg['quanta'])} | {ratio(c.tg['quanta'], c.tg['llama.cpp'])} | {bw} |")
+    if args.rounds == 0:
+        todo = []
+    else:
+        print(f"\n## quanta vs llama.cpp ({peer['version']}), {started}, quanta commit {commit}")
+        print(f"{args.threads} threads, CPU, {args.rounds} alternating rounds x 1 repetition each (llama-bench adds its own "
+              f"warm-up run); load average {load0[0]:.1f} before, {load1[0]:.1f} after; median (min-max) tok/s; "
+              f"quanta read bandwidth measured {bandwidth:.1f} GB/s")
+        print("| file | pp | llama.cpp pp | quanta pp | ratio | tg | llama.cpp tg | quanta tg | ratio | quanta tg bandwidth |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for c in todo:
+            bw = f"{statistics.median(c.bw_eff):.1f} GB/s = {statistics.median(c.bw_pct):.0f}%" if c.bw_pct else "-"
+            print(f"| {c.name} | pp{c.n_prompt} | {fmt(c.pp['llama.cpp'])} | {fmt(c.pp['quanta'])} | "
+                  f"{ratio(c.pp['quanta'], c.pp['llama.cpp'])} | tg{c.n_gen} | {fmt(c.tg['llama.cpp'])} | "
+                  f"{fmt(c.tg['quanta'])} | {ratio(c.tg['quanta'], c.tg['llama.cpp'])} | {bw} |")
     sys.stdout.flush()
 
     if args.ppl_chunks > 0:
-        real = [c for c in todo if c.make is None]
+        real = [c for c in cases_all if c.make is None]
         if not real:
             log("perplexity skipped: the real Gemma file is not among --files")
         else:
