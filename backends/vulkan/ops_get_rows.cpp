@@ -6,8 +6,8 @@
 // A table larger than one binding (Gemma 3's 262144 x 640 embedding in Q8_0 is ~178 MB; lavapipe
 // binds at most 128 MiB) is bound as row ranges, one dispatch per range over all ids; each
 // dispatch writes the output rows whose id falls in its range. Ids outside the table give a zero
-// row (the CPU kernel does the same and also fails the run; the ids live on the device here, so
-// this kernel cannot report them).
+// row and are reported through the data-error words (kernels.h): the run fails with
+// "vulkan: get_rows: row id <id> at <index> is out of range [0, <n_rows>)", as on the CPU.
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -32,7 +32,7 @@ using core::Op;
 
 // Mirrors the push constants of shaders/get_rows.glsl.
 struct GetRowsPush {
-    uint32_t ncols, t_off, t_nb1, row_begin, row_end, n_rows, ids_off, d_off, d_nb1;
+    uint32_t ncols, t_off, t_nb1, row_begin, row_end, n_rows, ids_off, d_off, d_nb1, id_base, code;
 };
 
 constexpr int64_t kMaxGroups = 65535;
@@ -48,10 +48,11 @@ Status record_get_rows(const BoundNode & nd, Recorder & rec) {
     std::string shader = "get_rows_" + std::string(quant::traits(table.type).name);
     for (char & c : shader) c = char(std::tolower(static_cast<unsigned char>(c)));
     Pipeline * pipe = nullptr;
-    QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(GetRowsPush), {256}));
-    View iv, dv;
+    QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 4, sizeof(GetRowsPush), {256}));
+    View iv, dv, ev;
     QUANTA_VK_ASSIGN(iv, rec.read(ids, 4));
     QUANTA_VK_ASSIGN(dv, rec.write(d, 4));
+    QUANTA_VK_ASSIGN(ev, rec.data_errors());
 
     const uint64_t row_bytes = core::type_row_bytes(table.type, ncols);
     const uint64_t limit = weight_binding_limit(rec.max_range());
@@ -70,6 +71,7 @@ Status record_get_rows(const BoundNode & nd, Recorder & rec) {
     p.t_nb1 = uint32_t(table.nb[1]);
     p.n_rows = uint32_t(n_rows);
     p.d_nb1 = uint32_t(d.nb[1] / 4);
+    p.code = 1 + uint32_t(nd.node->op);
     const uint32_t gx = uint32_t((ncols + 255) / 256);
     for (int64_t r0 = 0; r0 < n_rows; r0 += per) {
         const int64_t rows = std::min(per, n_rows - r0);
@@ -81,8 +83,9 @@ Status record_get_rows(const BoundNode & nd, Recorder & rec) {
         p.row_end = uint32_t(r0 + rows);
         for (int64_t i0 = 0; i0 < n_ids; i0 += kMaxGroups) {  // one workgroup row per id
             p.ids_off = iv.first + uint32_t(i0);
+            p.id_base = uint32_t(i0);
             p.d_off = dv.first + uint32_t(i0) * p.d_nb1;
-            QUANTA_TRY(rec.dispatch(*pipe, {tv, iv, dv}, &p, gx, uint32_t(std::min(kMaxGroups, n_ids - i0))));
+            QUANTA_TRY(rec.dispatch(*pipe, {tv, iv, dv, ev}, &p, gx, uint32_t(std::min(kMaxGroups, n_ids - i0))));
         }
     }
     return ok_status();

@@ -5,14 +5,16 @@
 // (groups x = ceil(ncols / 256), y = output rows). A table larger than one storage-buffer binding
 // (maxStorageBufferRange; Gemma 3's 262144-row embedding) is bound as row ranges, one dispatch per
 // range over all ids: a dispatch writes only the rows whose id falls in its range. Ids outside the
-// table give a zero row, written by the dispatch with row_begin == 0 (the CPU kernel does the same
-// and reports the id; here the backend checks ids on the host before it dispatches).
+// table give a zero row, written by the dispatch with row_begin == 0, which also reports the first
+// such id in the data-error words (binding 3, backends/vulkan/kernels.h), so the run fails with
+// the id, as the CPU kernel does.
 // QT4 / QT3 / QT2 (QUANTA_ROTATED) decode in the rotated domain and un-rotates each 256 values in
 // shared memory; its rows are a multiple of 512, so a workgroup is exactly one rotation block.
 layout(local_size_x = 256) in;
 
 layout(std430, binding = 1) readonly buffer Ids { int ids[]; };
 layout(std430, binding = 2) writeonly buffer Dst { float dst[]; };
+layout(std430, binding = 3) buffer Err { uint err[]; };
 
 layout(push_constant) uniform Params {
     uint ncols;      // elements per row
@@ -24,6 +26,8 @@ layout(push_constant) uniform Params {
     uint ids_off;    // first id (elements of binding 1)
     uint d_off;      // first output element (floats of binding 2)
     uint d_nb1;      // floats between output rows
+    uint id_base;    // index in the ids tensor of ids[ids_off] (for the error report)
+    uint code;       // data-error code of this node (1 + the op's enum value)
 } p;
 
 #ifdef QUANTA_ROTATED
@@ -39,6 +43,11 @@ void main() {
     // Uniform over the workgroup (one id per group), so the early return keeps barriers uniform.
     if (in_table && (uint(id) < p.row_begin || uint(id) >= p.row_end)) return;
     if (!in_table && p.row_begin != 0u) return;
+    if (!in_table && t == 0u && gl_WorkGroupID.x == 0u && atomicCompSwap(err[0], 0u, p.code) == 0u) {
+        err[1] = uint(id);
+        err[2] = p.id_base + r;
+        err[3] = p.n_rows;
+    }
     float v = 0.0;
     if (in_table && c < p.ncols) v = dq(p.t_off + (uint(id) - p.row_begin) * p.t_nb1 + (c / QK) * QB, c % QK);
 #ifdef QUANTA_ROTATED

@@ -106,7 +106,7 @@ struct DeviceBuffer {
 };
 
 struct GetRowsPush {
-    uint32_t ncols, t_off, t_nb1, row_begin, row_end, n_rows, ids_off, d_off, d_nb1;
+    uint32_t ncols, t_off, t_nb1, row_begin, row_end, n_rows, ids_off, d_off, d_nb1, id_base, code;
 };
 
 struct MulMatPush {
@@ -148,20 +148,27 @@ TEST_CASE("vulkan: get_rows decodes every weight type exactly as quant/ does", "
         DeviceBuffer t0(dev, q.row_bytes * size_t(split)), t1(dev, q.row_bytes * size_t(rows - split));
         std::memcpy(t0.data<void>(), q.bytes.data(), q.row_bytes * size_t(split));
         std::memcpy(t1.data<void>(), q.bytes.data() + q.row_bytes * size_t(split), q.row_bytes * size_t(rows - split));
-        DeviceBuffer idb(dev, n_ids * 4), out(dev, n_ids * size_t(k) * 4);
+        DeviceBuffer idb(dev, n_ids * 4), out(dev, n_ids * size_t(k) * 4), err(dev, 16);
         std::memcpy(idb.data<void>(), ids.data(), n_ids * 4);
         std::memset(out.data<void>(), 0xff, n_ids * size_t(k) * 4);
+        std::memset(err.data<void>(), 0, 16);
 
-        auto pipe = dev.pipeline("get_rows_" + name, 3, sizeof(GetRowsPush), 256);
+        auto pipe = dev.pipeline("get_rows_" + name, 4, sizeof(GetRowsPush), 256);
         REQUIRE(pipe.ok());
         const uint32_t gx = uint32_t((k + 255) / 256);
-        GetRowsPush push{uint32_t(k), 0, uint32_t(q.row_bytes), 0, uint32_t(split), uint32_t(rows), 0, 0, uint32_t(k)};
-        const Buffer * b0[] = {&t0.b, &idb.b, &out.b};
+        GetRowsPush push{uint32_t(k), 0, uint32_t(q.row_bytes), 0, uint32_t(split), uint32_t(rows), 0, 0, uint32_t(k), 0, 77};
+        const Buffer * b0[] = {&t0.b, &idb.b, &out.b, &err.b};
         REQUIRE(dev.dispatch(**pipe, b0, &push, gx, uint32_t(n_ids)).ok());
         push.row_begin = uint32_t(split);
         push.row_end = uint32_t(rows);
-        const Buffer * b1[] = {&t1.b, &idb.b, &out.b};
+        const Buffer * b1[] = {&t1.b, &idb.b, &out.b, &err.b};
         REQUIRE(dev.dispatch(**pipe, b1, &push, gx, uint32_t(n_ids)).ok());
+        // The first id outside the table is reported: code, id, index, table rows (one of the two
+        // bad ids; workgroups run in any order).
+        const uint32_t * e = err.data<uint32_t>();
+        CHECK(e[0] == 77);
+        CHECK(((e[1] == uint32_t(-1) && e[2] == 5) || (e[1] == uint32_t(rows) && e[2] == 6)));
+        CHECK(e[3] == uint32_t(rows));
 
         const float * got = out.data<float>();
         for (size_t r = 0; r < n_ids; ++r) {
@@ -398,6 +405,38 @@ TEST_CASE("vulkan backend: activations and outputs larger than one binding are s
         CHECK(d2 - d1 > d1 - d0);  // 5 token ranges of <= 15 rows (rotated types: 8-token chunks each)
         CHECK(test::bitwise_equal(whole, split));
     }
+}
+
+TEST_CASE("vulkan backend: get_rows with an id outside the table fails the run naming the id", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    core::GraphBuilder g;
+    Tensor table = g.input("table", Type::Q4_K, {256, 10});
+    Tensor ids = g.input("ids", core::kI32, {3});
+    Tensor out = g.get_rows(table, ids);
+    g.mark_output(out);
+    auto graph = g.build();
+    REQUIRE(graph.ok());
+    auto cpu = backends::create_cpu_backend(1);
+    core::ExecutorOptions opts;
+    opts.cpu = cpu.get();
+    opts.gpu = vk;
+    opts.gpu_outside_layers = true;
+    auto ex = core::Executor::create(std::move(*graph), opts);
+    REQUIRE(ex.ok());
+    core::Executor & e = **ex;
+    std::mt19937 rng(450);
+    Quantized q = make_rows(Type::Q4_K, 256, 10, rng);
+    const int32_t bad[3] = {3, 10, 1};
+    REQUIRE(e.bind_new(table, *vk).ok());
+    REQUIRE(e.bind_new(ids, *vk).ok());
+    REQUIRE(e.write(table, q.bytes.data(), q.bytes.size()).ok());
+    REQUIRE(e.write(ids, bad, sizeof bad).ok());
+    Status s = e.run();
+    if (s.ok()) s = vk->sync();
+    INFO(s.message());
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("get_rows") != std::string::npos);
+    CHECK(s.message().find("row id 10 at 1") != std::string::npos);
 }
 
 TEST_CASE("vulkan backend: get_rows for every table type equals the CPU bit for bit, split tables too", "[vulkan]") {
