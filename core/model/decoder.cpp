@@ -59,16 +59,21 @@ public:
         q = g_.rope(q, out_.pos, rp);
         k = g_.rope(k, out_.pos, rp);
 
-        // Append this chunk's keys and values at their positions; attention then reads the cache.
+        // Append this chunk's keys and values (global layers: at their positions; ring layers: at
+        // the slots the session chose, whose positions swa_kpos lists); attention then reads the cache.
         const int64_t kv_row = hd * hp_.n_head_kv;
-        Tensor kc = g_.set_rows(out_.k_cache[size_t(il)], g_.reshape(k, {kv_row, n}), out_.pos);
-        Tensor vc = g_.set_rows(out_.v_cache[size_t(il)], g_.reshape(v, {kv_row, n}), out_.pos);
+        const bool ring = uses_ring(m_, s_, il);
+        const int64_t n_slots = ring ? s_.n_swa : s_.n_ctx;
+        const Tensor ids = ring ? out_.swa_slots : out_.pos;
+        Tensor kc = g_.set_rows(out_.k_cache[size_t(il)], g_.reshape(k, {kv_row, n}), ids);
+        Tensor vc = g_.set_rows(out_.v_cache[size_t(il)], g_.reshape(v, {kv_row, n}), ids);
         core::AttentionParams ap;
         ap.scale = hp_.query_scale;
         ap.softcap = hp_.attn_softcap;
         ap.window = hp_.is_sliding(il) ? int32_t(hp_.sliding_window) : 0;
-        Tensor a = g_.attention(q, g_.reshape(kc, {hd, hp_.n_head_kv, s_.n_ctx}),
-                                g_.reshape(vc, {hd, hp_.n_head_kv, s_.n_ctx}), out_.pos, ap);
+        Tensor a = g_.attention(q, g_.reshape(kc, {hd, hp_.n_head_kv, n_slots}),
+                                g_.reshape(vc, {hd, hp_.n_head_kv, n_slots}), out_.pos, ap,
+                                ring ? out_.swa_kpos : Tensor{});
         return g_.mul_mat(w(blk(il, "attn_output.weight")), g_.reshape(a, {hd * hp_.n_head, n}));
     }
 
@@ -93,10 +98,17 @@ public:
         const int64_t n = s_.n_tokens;
         out_.tokens = g_.input("tokens", core::kI32, {n});
         out_.pos = g_.input("pos", core::kI32, {n});
+        bool any_ring = false;
         for (int64_t il = 0; il < hp_.n_layer; ++il) {
             const std::string i = std::to_string(il);
-            out_.k_cache.push_back(g_.input("k_cache." + i, s_.kv_type, {hp_.head_dim * hp_.n_head_kv, s_.n_ctx}));
-            out_.v_cache.push_back(g_.input("v_cache." + i, s_.kv_type, {hp_.head_dim * hp_.n_head_kv, s_.n_ctx}));
+            const int64_t n_slots = uses_ring(m_, s_, il) ? s_.n_swa : s_.n_ctx;
+            any_ring = any_ring || uses_ring(m_, s_, il);
+            out_.k_cache.push_back(g_.input("k_cache." + i, s_.kv_type, {hp_.head_dim * hp_.n_head_kv, n_slots}));
+            out_.v_cache.push_back(g_.input("v_cache." + i, s_.kv_type, {hp_.head_dim * hp_.n_head_kv, n_slots}));
+        }
+        if (any_ring) {
+            out_.swa_slots = g_.input("swa_slots", core::kI32, {n});
+            out_.swa_kpos = g_.input("swa_kpos", core::kI32, {s_.n_swa});
         }
 
         g_.set_layer(core::kNoLayer);
@@ -128,6 +140,54 @@ private:
 };
 
 }  // namespace
+
+bool uses_ring(const Model & model, const DecoderShape & shape, int64_t il) {
+    const arch::HParams & hp = model.hparams();
+    return shape.n_swa > 0 && hp.sliding_window > 0 && hp.is_sliding(il);
+}
+
+Result<ShiftGraph> build_shift(const Model & model, const DecoderShape & shape, int64_t n_move_global,
+                               int64_t n_move_swa) {
+    const arch::HParams & hp = model.hparams();
+    const int64_t hd = hp.head_dim, kv_row = hd * hp.n_head_kv;
+    core::GraphBuilder g;
+    ShiftGraph out;
+    if (n_move_global > 0) {
+        out.src_global = g.input("shift.src", core::kI32, {n_move_global});
+        out.dst_global = g.input("shift.dst", core::kI32, {n_move_global});
+        out.delta_global = g.input("shift.delta", core::kI32, {n_move_global});
+    }
+    if (n_move_swa > 0) {
+        out.src_swa = g.input("shift.src_swa", core::kI32, {n_move_swa});
+        out.dst_swa = g.input("shift.dst_swa", core::kI32, {n_move_swa});
+        out.delta_swa = g.input("shift.delta_swa", core::kI32, {n_move_swa});
+    }
+    out.k_cache.resize(size_t(hp.n_layer));
+    out.v_cache.resize(size_t(hp.n_layer));
+    for (int64_t il = 0; il < hp.n_layer; ++il) {
+        const bool ring = uses_ring(model, shape, il);
+        const int64_t n = ring ? n_move_swa : n_move_global;
+        if (n == 0) continue;  // nothing of this layer moves
+        const std::string i = std::to_string(il);
+        const int64_t n_slots = ring ? shape.n_swa : shape.n_ctx;
+        const Tensor src = ring ? out.src_swa : out.src_global;
+        const Tensor dst = ring ? out.dst_swa : out.dst_global;
+        const Tensor delta = ring ? out.delta_swa : out.delta_global;
+        Tensor kc = g.input("k_cache." + i, shape.kv_type, {kv_row, n_slots});
+        Tensor vc = g.input("v_cache." + i, shape.kv_type, {kv_row, n_slots});
+        out.k_cache[size_t(il)] = kc;
+        out.v_cache[size_t(il)] = vc;
+        g.set_layer(int(il));
+        // The whole gather is materialized before the scatter, so source and destination rows may overlap.
+        Tensor k = g.rope(g.reshape(g.get_rows(kc, src), {hd, hp.n_head_kv, n}), delta, rope_params(hp, il));
+        g.set_rows(kc, g.reshape(k, {kv_row, n}), dst);
+        g.set_rows(vc, g.get_rows(vc, src), dst);
+    }
+    auto graph = g.build();
+    if (!graph.ok()) return graph.status().with_context("decoder: context-shift graph");
+    out.graph = std::move(graph.value());
+    return out;
+}
 
 Result<DecoderGraph> build_decoder(const Model & model, const DecoderShape & shape) {
     if (shape.n_tokens < 1 || shape.n_ctx < shape.n_tokens) {

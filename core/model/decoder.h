@@ -14,7 +14,9 @@ namespace quanta::model {
 
 struct DecoderShape {
     int64_t n_tokens = 1;     // tokens evaluated by one run (a prompt chunk, or 1 when decoding)
-    int64_t n_ctx = 0;        // KV cache length in positions
+    int64_t n_ctx = 0;        // KV cache length in positions (global layers: slot p holds position p)
+    int64_t n_swa = 0;        // > 0: sliding-window layers keep a cache of n_swa slots instead (a
+                              //   ring; the session picks each token's slot and tracks the positions)
     Type kv_type = Type::F16;
     bool all_logits = false;  // logits of every token (perplexity, oracle tests) or only the last
 };
@@ -26,8 +28,27 @@ struct DecoderGraph {
     core::Tensor pos;                               // I32 [n_tokens]: their positions
     core::Tensor logits;                            // F32 [n_vocab, n_tokens or 1]
     std::map<std::string, core::Tensor> weights;    // by tensor-table name
-    std::vector<core::Tensor> k_cache, v_cache;     // per layer: kv_type [head_dim * n_head_kv, n_ctx]
+    std::vector<core::Tensor> k_cache, v_cache;     // per layer: kv_type [head_dim * n_head_kv, n_ctx or n_swa]
+    core::Tensor swa_slots;                         // I32 [n_tokens]: each token's ring slot (n_swa > 0 only)
+    core::Tensor swa_kpos;                          // I32 [n_swa]: position in each ring slot, -1 empty (n_swa > 0)
 };
+
+// The graph that moves cached keys and values after a context shift (Session::context_shift): for
+// each layer, rows `src` of the cache are read, K is rotated by `delta` positions (RoPE composes,
+// so rope(k, p) rotated by d equals rope(k, p + d)), and both are written to rows `dst`. Global
+// layers use the *_global inputs, ring-buffer sliding layers the *_swa ones (n_swa > 0).
+struct ShiftGraph {
+    core::Graph graph;
+    core::Tensor src_global, dst_global, delta_global;  // I32 [n_move_global]
+    core::Tensor src_swa, dst_swa, delta_swa;           // I32 [n_move_swa] (absent when 0)
+    std::vector<core::Tensor> k_cache, v_cache;         // per layer, as in DecoderGraph
+};
+
+// True when layer il uses the sliding-window ring buffer under `shape`.
+bool uses_ring(const Model & model, const DecoderShape & shape, int64_t il);
+
+Result<ShiftGraph> build_shift(const Model & model, const DecoderShape & shape, int64_t n_move_global,
+                               int64_t n_move_swa);
 
 Result<DecoderGraph> build_decoder(const Model & model, const DecoderShape & shape);
 

@@ -78,7 +78,10 @@ Result<GenerateStats> generate(Session & session, const text::Tokenizer & tokeni
             pending.erase(0, pending.size() - hold);
         }
         if (stopped) { stats.stop_reason = "stop string"; break; }
-        if (session.n_past() >= session.n_ctx()) { stats.stop_reason = "context full"; break; }
+        if (!session.shifts_context() && session.n_past() >= session.n_ctx()) {
+            stats.stop_reason = "context full";
+            break;
+        }
         logits = session.eval(std::span(&next, 1));
         if (!logits.ok()) return logits.status();
     }

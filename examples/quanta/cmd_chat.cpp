@@ -50,9 +50,7 @@ struct Chat {
         std::printf("\n");
         std::fflush(stdout);
         if (!stats.ok()) return stats.status();
-        cached = ids;
-        cached.insert(cached.end(), stats->tokens.begin(), stats->tokens.end());
-        cached.resize(size_t(m.session->n_past()));
+        cached = m.session->tokens();  // after a context shift, not a prefix of ids
         messages.push_back({{"role", "assistant"}, {"content", answer}});
         if (print_stats) {
             std::fprintf(stderr, "[prompt %lld tokens (%lld new) %.1f tok/s | answer %lld tokens %.1f tok/s | %s]\n",
@@ -79,6 +77,7 @@ void add_chat_command(CLI::App & app) {
     static bool stats_flag = false;
     CLI::App * sub = app.add_subcommand("chat", "Converse with the model through its own chat template");
     add_model_options(sub, a);
+    add_context_shift_options(sub, a);
     add_sampling_options(sub, g);
     sub->add_option("--system", system, "System message");
     sub->add_option("-p,--prompt", prompt, "Answer this one message and exit");

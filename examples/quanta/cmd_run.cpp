@@ -14,6 +14,7 @@ void add_run_command(CLI::App & app) {
     static bool no_bos = false;
     CLI::App * sub = app.add_subcommand("run", "Generate text from a prompt (streams to stdout)");
     add_model_options(sub, a);
+    add_context_shift_options(sub, a);
     add_sampling_options(sub, g);
     sub->add_option("-p,--prompt", prompt, "The prompt, used as is (no chat template; see `quanta chat`)")->required();
     sub->add_flag("--no-bos", no_bos, "Do not add the model's BOS token");

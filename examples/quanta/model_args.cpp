@@ -1,5 +1,6 @@
 #include "examples/quanta/model_args.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -87,6 +88,14 @@ void add_model_options(CLI::App * sub, ModelArgs & a) {
     sub->add_option("--cache-type", a.cache_type, "KV cache type: f16, q8_0 or f32")->check(CLI::IsMember({"f16", "q8_0", "f32"}));
 }
 
+void add_context_shift_options(CLI::App * sub, ModelArgs & a) {
+    sub->add_flag("--context-shift", a.context_shift,
+                  "When the context is full, keep the first --keep tokens, drop the oldest half of the rest "
+                  "and continue (default: stop with \"context full\")");
+    sub->add_option("--keep", a.n_keep, "Tokens --context-shift keeps at the start (default 1: the BOS)")
+        ->check(CLI::NonNegativeNumber);
+}
+
 void add_sampling_options(CLI::App * sub, model::GenerateParams & g) {
     sub->add_option("-n,--n-predict", g.max_tokens, "Tokens to generate at most (-1: until the context is full)");
     sub->add_option("--temp", g.sampling.temperature, "Temperature (0: greedy)")->check(CLI::NonNegativeNumber);
@@ -127,6 +136,8 @@ Result<LoadedModel> load_model(const ModelArgs & a) {
     so.n_ctx = a.n_ctx;
     so.n_ubatch = a.n_ubatch;
     so.kv_type = a.cache_type == "f32" ? Type::F32 : a.cache_type == "q8_0" ? Type::Q8_0 : Type::F16;
+    so.context_shift = a.context_shift;
+    so.n_keep = a.context_shift ? std::min(a.n_keep, a.n_ctx - 1) : 0;
     int n_gpu = 0;
     if (out.gpu) {
         auto layers = gpu_layers(a, *out.model, so, *out.gpu);

@@ -24,9 +24,13 @@ struct ModelArgs {
     int device = 0;
     std::string ngl;  // --ngl: "" or "all" (every layer when a GPU backend is given), "auto", or a count
     std::string cache_type = "f16";
+    bool context_shift = false;  // --context-shift: drop the oldest half of the context when full
+    int64_t n_keep = 1;          // --keep: tokens a context shift keeps at the start (BOS)
 };
 
 void add_model_options(CLI::App * sub, ModelArgs & a);
+// --context-shift and --keep, for the commands that generate (run, chat).
+void add_context_shift_options(CLI::App * sub, ModelArgs & a);
 // -n, --temp, --top-k, --top-p, --min-p, penalties, --seed, --stop.
 void add_sampling_options(CLI::App * sub, model::GenerateParams & g);
 
