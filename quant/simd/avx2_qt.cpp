@@ -45,6 +45,47 @@ inline __m256i expand_bit2(const uint8_t * bits4) {
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(rep, mask), mask), _mm256_set1_epi8(4));
 }
 
+// 16 signed 6-bit scales packed as QtHeader does (bits 0..3 as nibbles of lo[0..8), bits 4..5 as
+// 2-bit fields of hi, sign bits in signs16) -> 16 int8 in sub-block order (= qt_scale()).
+inline __m128i signed_scales16(const uint8_t * lo, uint32_t hi, uint32_t signs16) {
+    uint64_t l8 = 0;
+    std::memcpy(&l8, lo, 8);
+    const __m128i v = _mm_cvtsi64_si128(int64_t(l8));
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const __m128i low = _mm_unpacklo_epi8(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(hi)), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    const __m128i b4 = _mm_setr_epi8(1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64);
+    const __m128i b5 = _mm_add_epi8(b4, b4);
+    const __m128i h4 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, b4), b4), _mm_set1_epi8(0x10));
+    const __m128i h5 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, b5), b5), _mm_set1_epi8(0x20));
+    const __m128i mag = _mm_or_si128(low, _mm_or_si128(h4, h5));
+    const __m128i srep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(signs16)), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    const __m128i bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i neg = _mm_cmpeq_epi8(_mm_and_si128(srep, bits), bits);
+    return _mm_sub_epi8(_mm_xor_si128(mag, neg), neg);
+}
+
+inline void qt3_scales(const BlockQT3 & b, int8_t * sc16) {
+    uint32_t hi;
+    std::memcpy(&hi, b.h.scales_h, 4);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(sc16), signed_scales16(b.h.scales_l, hi, b.h.signs));
+}
+
+inline void qt2_scales(const BlockQT2 & b, int8_t * sc32) {
+    uint32_t hi[2];
+    std::memcpy(hi, b.scales_h, 8);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(sc32), signed_scales16(b.scales_l, hi[0], b.signs & 0xFFFFu));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(sc32 + 16), signed_scales16(b.scales_l + 8, hi[1], b.signs >> 16));
+}
+
+// Scales s[0] in int16 lanes 0..7 and s[1] in lanes 8..15.
+inline __m256i scale_pair16(const int8_t * s) {
+    uint16_t two;
+    std::memcpy(&two, s, 2);
+    const __m128i b = _mm_shuffle_epi8(_mm_cvtsi32_si128(two), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    return _mm256_cvtepi8_epi16(b);
+}
+
 inline __m256i level_table(const int8_t * levels, int n) {
     alignas(16) int8_t t[16] = {};
     for (int k = 0; k < n; ++k) t[k] = levels[k];
@@ -67,21 +108,23 @@ inline void decoded_set(Decoded & dc, int j, __m256i v, __m256i scale) {
 
 // QT3 rotation block h of block x: sub-blocks 8h..8h+7.
 inline void decode_qt3(const BlockQT3 & x, int h, __m256i table, Decoded & dc) {
+    alignas(16) int8_t sc[16];
+    qt3_scales(x, sc);
     for (int jj = 0; jj < 8; ++jj) {
         const int j = 8 * h + jj;
         const __m256i idx = _mm256_or_si256(expand2(x.ql + 16 * (j >> 1), j & 1), expand_bit2(x.qh + 4 * j));
-        decoded_set(dc, jj, _mm256_shuffle_epi8(table, idx), _mm256_set1_epi16(int16_t(qt_scale(x.h, j))));
+        decoded_set(dc, jj, _mm256_shuffle_epi8(table, idx), _mm256_set1_epi16(sc[j]));
     }
 }
 
 // QT2 rotation block h: 32-element vector jj holds sub-blocks 16h + 2jj (low lane) and +1 (high).
 inline void decode_qt2(const BlockQT2 & x, int h, __m256i table, Decoded & dc) {
+    alignas(16) int8_t sc[32];
+    qt2_scales(x, sc);
     for (int jj = 0; jj < 8; ++jj) {
         const int j32 = 8 * h + jj;  // 32-element group of the block
         const __m256i idx = expand2(x.qs + 16 * (j32 >> 1), j32 & 1);
-        const int16_t s0 = int16_t(qt2_scale(x, 2 * j32)), s1 = int16_t(qt2_scale(x, 2 * j32 + 1));
-        decoded_set(dc, jj, _mm256_shuffle_epi8(table, idx),
-                    _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1));
+        decoded_set(dc, jj, _mm256_shuffle_epi8(table, idx), scale_pair16(sc + 2 * j32));
     }
 }
 
@@ -124,15 +167,55 @@ void dot_rows_qt3(const void * w, const void * a, size_t act_stride, int n_act, 
 void dot_rows_qt2(const void * w, const void * a, size_t act_stride, int n_act, float * out, int64_t n) {
     dot_rows_qt<BlockQT2, decode_qt2>(w, a, act_stride, n_act, out, n, kQT2Levels, 4);
 }
+// Single row (decode, matrix-vector): decode and multiply fused, nothing kept between sub-blocks.
+// Same integer sums and the same float expression as dot_rows_qt, so the same floats.
 float dot_qt3(const void * w, const void * a, int64_t n) {
-    float out;
-    dot_rows_qt3(w, a, 0, 1, &out, n);
-    return out;
+    const BlockQT3 * x = static_cast<const BlockQT3 *>(w);
+    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
+    const __m256i table = level_table(kQT3Levels, 8);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / kQTBlock; ++i) {
+        const float d = fp16(x[i].h.d);
+        alignas(16) int8_t sc[16];
+        qt3_scales(x[i], sc);
+        for (int h = 0; h < 2; ++h) {
+            const int8_t * yq = y[2 * i + h].qs;
+            __m256i acc = _mm256_setzero_si256();
+            for (int jj = 0; jj < 8; ++jj) {
+                const int j = 8 * h + jj;
+                const __m256i idx = _mm256_or_si256(expand2(x[i].ql + 16 * (j >> 1), j & 1), expand_bit2(x[i].qh + 4 * j));
+                const __m256i v = _mm256_shuffle_epi8(table, idx);
+                const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load256(yq + 32 * jj), v));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(sc[j])));
+            }
+            sum += d * y[2 * i + h].d * float(hsum(acc));
+        }
+    }
+    return sum;
 }
+
 float dot_qt2(const void * w, const void * a, int64_t n) {
-    float out;
-    dot_rows_qt2(w, a, 0, 1, &out, n);
-    return out;
+    const BlockQT2 * x = static_cast<const BlockQT2 *>(w);
+    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
+    const __m256i table = level_table(kQT2Levels, 4);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / kQTBlock; ++i) {
+        const float d = fp16(x[i].d);
+        alignas(16) int8_t sc[32];
+        qt2_scales(x[i], sc);
+        for (int h = 0; h < 2; ++h) {
+            const int8_t * yq = y[2 * i + h].qs;
+            __m256i acc = _mm256_setzero_si256();
+            for (int jj = 0; jj < 8; ++jj) {
+                const int j32 = 8 * h + jj;
+                const __m256i v = _mm256_shuffle_epi8(table, expand2(x[i].qs + 16 * (j32 >> 1), j32 & 1));
+                const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load256(yq + 32 * jj), v));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale_pair16(sc + 2 * j32)));
+            }
+            sum += d * y[2 * i + h].d * float(hsum(acc));
+        }
+    }
+    return sum;
 }
 
 // Rotated values d * s * level (the reference's expression, in 8-float vectors), then the
