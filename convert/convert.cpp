@@ -12,6 +12,7 @@
 #include "convert/default_chat_templates.h"
 #include "convert/gguf_hparams.h"
 #include "convert/hf_config.h"
+#include "convert/spm_tokenizer.h"
 #include "convert/type_policy.h"
 #include "core/arch/tensors.h"
 #include "core/text/tokenizer_data.h"
@@ -236,8 +237,13 @@ Status convert_hf(const std::string & dir, const std::string & output, const Con
     if (policy->keep) return Status::error("--type keep only applies to GGUF input; pick a type for " + dir);
     auto hp = read_hf_config(dir);
     if (!hp.ok()) return hp.status();
-    auto tok = text::load_hf_tokenizer_dir(dir);
-    if (!tok.ok()) return tok.status().with_context(dir + " (tokenizer.json and tokenizer_config.json are needed)");
+    std::error_code ec;
+    const bool spm_only = !fs::exists(fs::path(dir) / "tokenizer.json", ec) && fs::exists(fs::path(dir) / "tokenizer.model", ec);
+    auto tok = spm_only ? load_spm_tokenizer_dir(dir) : text::load_hf_tokenizer_dir(dir);
+    if (!tok.ok()) {
+        return tok.status().with_context(dir + " (tokenizer.json and tokenizer_config.json, or a SentencePiece "
+                                               "tokenizer.model, are needed)");
+    }
     auto st = formats::SafetensorsModel::open(dir);
     if (!st.ok()) return st.status();
 
