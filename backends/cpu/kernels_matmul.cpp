@@ -8,8 +8,19 @@
 // activation tile (64 rows: ~140 KB in Q8_0 for k = 2048) stays in L2 while weight rows stream
 // past it, and each weight row is read from memory once per activation block and then reused
 // from L1 for 64 dot products (4 tokens per call where quant has a multi-row dot). Mat-vec (M = 1) degenerates to weight rows split across threads.
+// Threads take runs of tiles from a shared counter (about 8 runs per thread), not fixed equal
+// shares: on a loaded machine a descheduled thread would otherwise hold up the whole node, and a
+// tile's arithmetic does not depend on which thread computes it, so the bits stay the same.
 // GQA: activation batch i2 uses weight batch i2 / (B2 / b2).
+// Diagnostic (accuracy studies, bench/RESULTS.md): QUANTA_F32_DOT=q5_0,q8_0,... makes weights of
+// those types keep f32 activations (each weight row decoded to f32, f32 dot) instead of the
+// quantized dot_with activations, so the error of activation quantization can be measured per type.
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <set>
+#include <string>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/row_codec.h"
@@ -27,16 +38,45 @@ constexpr int64_t kTileM = 64;
 
 size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
+// Weight types named in QUANTA_F32_DOT (read once).
+bool f32_dot_forced(Type t) {
+    static const std::set<std::string> names = [] {
+        std::set<std::string> out;
+        const char * env = std::getenv("QUANTA_F32_DOT");
+        std::string cur;
+        for (const char * p = env ? env : ""; ; ++p) {
+            if (*p == ',' || *p == '\0') {
+                if (!cur.empty()) out.insert(cur);
+                cur.clear();
+                if (*p == '\0') break;
+            } else {
+                cur += char(std::tolower(static_cast<unsigned char>(*p)));
+            }
+        }
+        return out;
+    }();
+    if (names.empty()) return false;
+    std::string n = quant::traits(t).name;
+    for (char & ch : n) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    return names.count(n) != 0;
+}
+
+bool forced_f32(const BoundNode & n) { return n.src[1].type == Type::F32 && f32_dot_forced(n.src[0].type); }
+
 bool needs_conversion(const BoundNode & n, const RowCodec & c) {
-    return !(n.src[1].type == Type::F32 && c.dot_with == Type::F32);
+    return !(n.src[1].type == Type::F32 && (c.dot_with == Type::F32 || forced_f32(n)));
 }
 
 // F16 weights against many tokens: a weight row is widened to f32 once per tile and reused for
-// kTileM f32 dots, instead of converting it again inside every dot.
-bool widen_f16(const BoundNode & n) { return n.src[0].type == Type::F16 && n.src[1].ne[1] > 1; }
+// kTileM f32 dots, instead of converting it again inside every dot. (Also any weight type under
+// QUANTA_F32_DOT.)
+bool widen_f16(const BoundNode & n) { return (n.src[0].type == Type::F16 && n.src[1].ne[1] > 1) || forced_f32(n); }
 
-// Layout: [activation rows in dot_with][per-thread f32 row: F16 activations][per-thread f32 row:
-// widened F16 weights].
+// Layout: [tile counter, 64 bytes][activation rows in dot_with][per-thread f32 row: F16
+// activations][per-thread f32 row: widened F16 weights].
+constexpr size_t kCounterBytes = 64;
+static_assert(sizeof(std::atomic<int64_t>) <= kCounterBytes);
+
 size_t act_bytes(const BoundNode & n, const RowCodec & c) {
     return needs_conversion(n, c) ? align64(size_t(n.src[1].nrows()) * core::type_row_bytes(c.dot_with, n.src[1].ne[0])) : 0;
 }
@@ -44,7 +84,7 @@ size_t act_bytes(const BoundNode & n, const RowCodec & c) {
 size_t w_mul_mat(const BoundNode & n, int nth) {
     const RowCodec & c = *row_codec(n.src[0].type);
     const size_t row = align64(size_t(n.src[1].ne[0]) * sizeof(float));
-    return act_bytes(n, c) + size_t(nth) * row * 2;
+    return kCounterBytes + act_bytes(n, c) + size_t(nth) * row * 2;
 }
 
 void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
@@ -55,10 +95,17 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
     const int64_t K = x.ne[0], N = w.ne[1], M = x.ne[1], B2 = x.ne[2], B3 = x.ne[3];
     const bool convert = needs_conversion(n, c);
     const size_t arb = core::type_row_bytes(c.dot_with, K);
-    char * act = ctx.work;
+    auto * next_tile = reinterpret_cast<std::atomic<int64_t> *>(ctx.work);
+    char * act = ctx.work + kCounterBytes;
+    char * per_thread = act + act_bytes(n, c);
+    // Every thread has finished the previous node (the backend puts a barrier between nodes), so
+    // thread 0 may reset the counter; the barrier below publishes it before anyone takes a tile.
+    // Without a conversion phase there is no barrier to publish it: fixed shares instead.
+    const bool dynamic = convert && ctx.nth > 1;
+    if (dynamic && ctx.ith == 0) new (next_tile) std::atomic<int64_t>(0);
 
     if (convert) {
-        float * tmp = reinterpret_cast<float *>(ctx.work + act_bytes(n, c) + size_t(ctx.ith) * 2 * align64(size_t(K) * sizeof(float)));
+        float * tmp = reinterpret_cast<float *>(per_thread + size_t(ctx.ith) * 2 * align64(size_t(K) * sizeof(float)));
         for_each_row(x, ctx, [&](int64_t r, int64_t i1, int64_t i2, int64_t i3) {
             const char * src = row_ptr(x, i1, i2, i3);
             const float * f = reinterpret_cast<const float *>(src);
@@ -77,41 +124,54 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
     const int64_t tiles_m = (M + kTileM - 1) / kTileM;
     const int64_t r2 = B2 / w.ne[2], r3 = B3 / w.ne[3];
     const bool widen = widen_f16(n);
-    float * wide = reinterpret_cast<float *>(ctx.work + act_bytes(n, c) +
-                                             (size_t(ctx.ith) * 2 + 1) * align64(size_t(K) * sizeof(float)));
+    float * wide = reinterpret_cast<float *>(per_thread + (size_t(ctx.ith) * 2 + 1) * align64(size_t(K) * sizeof(float)));
     const VecOps & vo = vec();
-    int64_t t0, t1;
-    split_range(tiles_n * tiles_m * B2 * B3, ctx.ith, ctx.nth, t0, t1);
-    for (int64_t t = t0; t < t1; ++t) {
-        const int64_t tn = t % tiles_n;
-        const int64_t tm = (t / tiles_n) % tiles_m;
-        const int64_t b = t / (tiles_n * tiles_m);
-        const int64_t i2 = b % B2, i3 = b / B2;
-        const char * wbase = w.host<char>() + (i2 / r2) * w.nb[2] + (i3 / r3) * w.nb[3];
-        const int64_t n_end = std::min(N, (tn + 1) * kTileN), m_end = std::min(M, (tm + 1) * kTileM);
-        for (int64_t in = tn * kTileN; in < n_end; ++in) {
-            const char * wrow = wbase + in * w.nb[1];
-            if (widen) vo.f16_to_f32(reinterpret_cast<const uint16_t *>(wrow), wide, K);
-            int64_t im = tm * kTileM;
-            if (convert && c.dot_rows) {
-                // Quantized activations of one batch are consecutive rows of arb bytes: one call
-                // decodes the weight row once for up to kMaxDotRows tokens (same floats as dot).
-                float res[quant::kMaxDotRows];
-                for (; im < m_end; im += quant::kMaxDotRows) {
-                    const int cnt = int(std::min<int64_t>(quant::kMaxDotRows, m_end - im));
-                    c.dot_rows(wrow, act + size_t(((i3 * B2 + i2) * M + im)) * arb, arb, cnt, res, K);
-                    for (int r = 0; r < cnt; ++r) {
-                        *reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + (im + r) * d.nb[1] + i2 * d.nb[2] +
-                                                   i3 * d.nb[3]) = res[r];
+    auto tile_run = [&](int64_t t_begin, int64_t t_end) {
+        for (int64_t t = t_begin; t < t_end; ++t) {
+            const int64_t tn = t % tiles_n;
+            const int64_t tm = (t / tiles_n) % tiles_m;
+            const int64_t b = t / (tiles_n * tiles_m);
+            const int64_t i2 = b % B2, i3 = b / B2;
+            const char * wbase = w.host<char>() + (i2 / r2) * w.nb[2] + (i3 / r3) * w.nb[3];
+            const int64_t n_end = std::min(N, (tn + 1) * kTileN), m_end = std::min(M, (tm + 1) * kTileM);
+            for (int64_t in = tn * kTileN; in < n_end; ++in) {
+                const char * wrow = wbase + in * w.nb[1];
+                if (widen && w.type == Type::F16) vo.f16_to_f32(reinterpret_cast<const uint16_t *>(wrow), wide, K);
+                else if (widen) c.to_f32(wrow, wide, K);
+                int64_t im = tm * kTileM;
+                if (convert && c.dot_rows) {
+                    // Quantized activations of one batch are consecutive rows of arb bytes: one call
+                    // decodes the weight row once for up to kMaxDotRows tokens (same floats as dot).
+                    float res[quant::kMaxDotRows];
+                    for (; im < m_end; im += quant::kMaxDotRows) {
+                        const int cnt = int(std::min<int64_t>(quant::kMaxDotRows, m_end - im));
+                        c.dot_rows(wrow, act + size_t(((i3 * B2 + i2) * M + im)) * arb, arb, cnt, res, K);
+                        for (int r = 0; r < cnt; ++r) {
+                            *reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + (im + r) * d.nb[1] + i2 * d.nb[2] +
+                                                       i3 * d.nb[3]) = res[r];
+                        }
                     }
                 }
-            }
-            for (; im < m_end; ++im) {
-                const char * arow = convert ? act + size_t(((i3 * B2 + i2) * M + im)) * arb : row_ptr(x, im, i2, i3);
-                float * out = reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + im * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]);
-                *out = widen ? vo.dot_f32(wide, reinterpret_cast<const float *>(arow), K) : c.dot(wrow, arow, K);
+                for (; im < m_end; ++im) {
+                    const char * arow = convert ? act + size_t(((i3 * B2 + i2) * M + im)) * arb : row_ptr(x, im, i2, i3);
+                    float * out = reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + im * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]);
+                    *out = widen ? vo.dot_f32(wide, reinterpret_cast<const float *>(arow), K) : c.dot(wrow, arow, K);
+                }
             }
         }
+    };
+    const int64_t n_tiles = tiles_n * tiles_m * B2 * B3;
+    const int64_t run = std::max<int64_t>(1, n_tiles / (int64_t(ctx.nth) * 8));
+    int64_t t0 = 0, t1 = 0;
+    if (!dynamic) split_range(n_tiles, ctx.ith, ctx.nth, t0, t1);
+    for (;;) {
+        if (dynamic) {
+            t0 = next_tile->fetch_add(run, std::memory_order_relaxed);
+            if (t0 >= n_tiles) break;
+            t1 = std::min(n_tiles, t0 + run);
+        }
+        tile_run(t0, t1);
+        if (!dynamic) break;
     }
 }
 
