@@ -93,6 +93,10 @@ public:
     Result<View> constants(const void * data, size_t bytes);
     // The data-error words (see "Data errors" above).
     Result<View> data_errors();
+    // `bytes` of device memory for intermediates inside this run (mul_mat's rotated activations),
+    // contents undefined, valid until the run's fence has signalled. The view is marked written
+    // (bind it as a dispatch's output); copy it with write = false to bind it as an input.
+    Result<View> scratch(size_t bytes);
 
     Result<Pipeline *> pipeline(const std::string & shader, uint32_t n_buffers, uint32_t push_bytes,
                                 std::initializer_list<uint32_t> spec);
@@ -134,6 +138,8 @@ private:
     Buffer constant_arena_;                  // bump-allocated
     size_t constant_used_ = 0;
     Buffer errors_;                          // host-visible uint[4], persists across runs
+    Buffer scratch_arena_;                   // scratch(): bump-allocated per run, reused across runs
+    size_t scratch_used_ = 0;
     int dispatches_ = 0;
     bool profile_ = false;
     VkQueryPool query_pool_ = VK_NULL_HANDLE;

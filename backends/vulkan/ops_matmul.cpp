@@ -9,10 +9,9 @@
 //     shared-memory tree. m > 8 would re-decode the weights per 8 tokens, so:
 //   * mul_mat_mm_<type> (m > 8: prompts). 64 x 64 output tiles; weights decoded into shared memory
 //     once per 64 tokens (shaders/mul_mat_mm.glsl).
-// quanta's rotated formats QT4 / QT3 / QT2 have only the mat-vec kernel (it rotates activations
-// 256 at a time in shared memory, which the 16-deep k steps of the tiled kernel cannot do); their
-// prompts run it per 8 tokens. TODO(#11): a per-run scratch buffer holding the rotated
-// activations once would let them use the tiled kernel.
+// quanta's rotated formats QT4 / QT3 / QT2 store R w (quant/qt4.h); w . a = (R w) . (R a), so the
+// activations are first rotated into a per-run scratch buffer (mul_mat_rotate.comp, 256 per
+// workgroup in shared memory), then the same two kernels run on R a.
 // Arithmetic: weights decoded to f32, f32 activations, f32 accumulation — no activation
 // quantization, unlike the CPU backend (which quantizes activations to 8 bits for most types).
 //
@@ -56,7 +55,7 @@ static_assert(sizeof(MulMatPush) == 80);
 
 constexpr int64_t kVecMaxM = 8;     // MAX_M of mul_mat_vec.glsl
 constexpr int64_t kVecRows = 2;     // NR of mul_mat_vec.glsl
-constexpr uint32_t kVecWg = 64;     // mat-vec workgroup (rotated types: 256, one rotation block)
+constexpr uint32_t kVecWg = 64;     // mat-vec workgroup
 constexpr int64_t kTile = 64;       // BN = BM of mul_mat_mm.glsl
 constexpr uint64_t kMaxGroups = 65535;
 
@@ -119,10 +118,10 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
                                                span_bytes(M, uint64_t(d.nb[1]), uint64_t(N) * 4), 4, true));
     }
 
-    const bool vec = M <= kVecMaxM || rotated(type);
+    const bool vec = M <= kVecMaxM;
     const std::string shader = (vec ? (has_subgroup_arithmetic(rec.device()) ? "mul_mat_vec_sg_" : "mul_mat_vec_")
                                     : "mul_mat_mm_") + type_suffix(type);
-    const uint32_t wg = vec ? (rotated(type) ? 256 : kVecWg) : 256;
+    const uint32_t wg = vec ? kVecWg : 256;
     Pipeline * pipe = nullptr;
     QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush), {wg}));
 
@@ -138,6 +137,25 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
     p.d_nb3 = uint32_t(d.nb[3] / 4);
     p.b2 = uint32_t(B2);
     p.w_nb1 = uint32_t(w.nb[1]);
+    if (rotated(type)) {
+        // R a into scratch [K, M * B2 * B3] (packed), which the matmul then reads as x.
+        const int64_t rows = M * B2 * B3;
+        View sv;
+        QUANTA_VK_ASSIGN(sv, rec.scratch(size_t(K * rows) * 4));
+        struct {
+            uint32_t k, rows, m, b2, x_off, x_nb1, x_nb2, x_nb3, y_off;
+        } rp{uint32_t(K), uint32_t(rows), uint32_t(M), uint32_t(B2), xv.first, p.x_nb1, p.x_nb2, p.x_nb3, sv.first};
+        Pipeline * rot = nullptr;
+        QUANTA_VK_ASSIGN(rot, rec.pipeline("mul_mat_rotate", 2, sizeof(rp), {256}));
+        uint32_t gx = 1, gy = 1;
+        rec.grid_for(uint64_t(K / 256) * uint64_t(rows), gx, gy);
+        QUANTA_TRY(rec.dispatch(*rot, {xv, sv}, &rp, gx, gy));
+        xv = sv;
+        xv.write = false;
+        p.x_nb1 = uint32_t(K);
+        p.x_nb2 = uint32_t(K * M);
+        p.x_nb3 = uint32_t(K * M * B2);
+    }
 
     // One dispatch: weight rows [r0, r0 + rows) through the weight window wv, x batches
     // [batch0, batch0 + nb), in kernel-sized token chunks.

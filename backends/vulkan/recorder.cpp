@@ -42,6 +42,7 @@ Recorder::~Recorder() {
     for (Buffer & b : constant_buffers_) device_.free(b);
     if (constant_arena_.buffer) device_.free(constant_arena_);
     if (errors_.buffer) device_.free(errors_);
+    if (scratch_arena_.buffer) device_.free(scratch_arena_);
     if (query_pool_) vkDestroyQueryPool(dev, query_pool_, nullptr);
 }
 
@@ -53,6 +54,7 @@ void Recorder::reset(VkCommandBuffer cb) {
     for (Buffer & b : constant_buffers_) device_.free(b);
     constant_buffers_.clear();
     constant_used_ = 0;
+    scratch_used_ = 0;
     written_.clear();
     read_.clear();
     dispatches_ = 0;
@@ -142,6 +144,23 @@ Result<View> Recorder::constants(const void * data, size_t bytes) {
     Result<View> v = make_view(constant_arena_.buffer, constant_arena_.bytes, constant_used_, bytes, 4, false);
     constant_used_ = (constant_used_ + bytes + align - 1) / align * align;
     if (v.ok()) v->hi = v->lo;  // written by the host before submit: no hazard with dispatches
+    return v;
+}
+
+Result<View> Recorder::scratch(size_t bytes) {
+    const size_t align = std::max<size_t>(size_t(device_.limits().minStorageBufferOffsetAlignment), 16);
+    if (!scratch_arena_.buffer || scratch_used_ + bytes > scratch_arena_.bytes) {
+        // Too small: keep the old arena alive for this run, and allocate one that fits twice this
+        // run's use so far (later runs then reuse it).
+        if (scratch_arena_.buffer) constant_buffers_.push_back(scratch_arena_);
+        const size_t want = std::min<size_t>(std::max<size_t>(2 * (scratch_used_ + bytes), size_t(1) << 20), max_range_);
+        auto b = device_.alloc(std::max(want, bytes), device_.unified_memory() ? Memory::Host : Memory::Device);
+        if (!b.ok()) return b.status();
+        scratch_arena_ = *b;
+        scratch_used_ = 0;
+    }
+    Result<View> v = make_view(scratch_arena_.buffer, scratch_arena_.bytes, scratch_used_, bytes, 4, true);
+    scratch_used_ = (scratch_used_ + bytes + align - 1) / align * align;
     return v;
 }
 

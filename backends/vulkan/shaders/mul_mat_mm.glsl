@@ -8,7 +8,8 @@
 // (rows tx + 16i, columns ty + 16j: conflict-free shared reads). So each weight element is decoded
 // once per 64 activation rows instead of once per row. Shared memory: 2 x 16 x 65 floats (8 KiB).
 // Rows of F32/F16/BF16 may have any length (the k tail is zero-filled); quantized rows are whole
-// blocks, a multiple of 16. Cooperative-matrix (tensor-core) paths are not used: bookworm's glslc
+// blocks, a multiple of 16. QT4/QT3/QT2 decode R w and get R a from the backend
+// (mul_mat_rotate.comp). Cooperative-matrix (tensor-core) paths are not used: bookworm's glslc
 // cannot express them and lavapipe has none.
 layout(local_size_x = 256) in;
 

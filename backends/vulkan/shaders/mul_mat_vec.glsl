@@ -11,11 +11,7 @@
 // shared-memory tree, which every Vulkan device can run.
 // Weights are decoded to f32 and dotted with the f32 activations: no activation quantization, so
 // the result is the exact dot of the dequantized weights up to f32 rounding.
-// QT4, QT3, QT2 (QUANTA_ROTATED): w . a = (R w) . (R a) and dq decodes R w, so the activations are rotated
-// here, 256 at a time in shared memory (quant/rotate.glsl): the workgroup must be exactly 256 and
-// invocation t owns element t of each rotation block. Every workgroup rotates the activations
-// again (m * k * 8 butterflies per NR rows): correct, and cheap next to lavapipe's decode, but a
-// per-run scratch buffer holding R a once would be the faster design on a GPU.
+// QT4, QT3, QT2 (QUANTA_ROTATED): dq4 decodes R w; the backend passes R a (mul_mat_rotate.comp).
 layout(local_size_x_id = 0) in;
 
 #ifdef QUANTA_SUBGROUP
@@ -29,9 +25,6 @@ layout(local_size_x_id = 0) in;
 #define MAX_M 8u
 #define MAX_WG 256u
 shared float red[NR * MAX_M][MAX_WG];
-#ifdef QUANTA_ROTATED
-#include "quant/rotate.glsl"
-#endif
 
 void main() {
     const uint t = gl_LocalInvocationID.x;
@@ -46,22 +39,7 @@ void main() {
     for (uint r = 0u; r < NR; ++r) {
         for (uint j = 0u; j < MAX_M; ++j) acc[r][j] = 0.0;
     }
-#if defined(QUANTA_ROTATED)
-    for (uint c0 = 0u; c0 < p.k; c0 += 256u) {
-        const uint e = c0 + t;
-        float xv[MAX_M];
-        for (uint j = 0u; j < MAX_M; ++j) {
-            if (j < p.m) xv[j] = rotate_256(x[xb + j * p.x_nb1 + e], t);  // p.m is uniform: barriers are too
-        }
-        for (uint r = 0u; r < NR; ++r) {
-            if (row_first + r >= p.n) break;
-            const float w = dq(wb + (row_first + r) * p.w_nb1 + (e / QK) * QB, e % QK);
-            for (uint j = 0u; j < MAX_M; ++j) {
-                if (j < p.m) acc[r][j] += w * xv[j];
-            }
-        }
-    }
-#elif defined(QUANTA_SCALAR)  // F32, F16, BF16: one element per block, rows of any length
+#if defined(QUANTA_SCALAR)  // F32, F16, BF16: one element per block, rows of any length
     for (uint e = t; e < p.k; e += wg) {
         float xv[MAX_M];
         for (uint j = 0u; j < MAX_M; ++j) xv[j] = j < p.m ? x[xb + j * p.x_nb1 + e] : 0.0;
