@@ -47,7 +47,7 @@ def cases(args: argparse.Namespace) -> list[Case]:
                               capture_output=True, text=True).stdout.strip()
         out.append(Case("gemma3-270m Q4_K_M (real)", Path(gguf), None, args.n_prompt, args.n_gen))
     for shape, p, n in (("llama-1b", args.n_prompt, args.n_gen), ("gemma2-2b", args.n_prompt_2b, args.n_gen_2b)):
-        for t in ("Q8_0", "Q4_0", "Q4_K_M"):
+        for t in ("Q4_0", "Q4_K_M", "Q8_0"):
             key = f"{shape}-{t.lower()}"
             if key in args.files:
                 out.append(Case(f"{shape} {t} (synthetic)", CACHE / "compare" / f"{key}.gguf", (shape, t), p, n))
@@ -143,8 +143,8 @@ def perplexity(peer: dict, quanta: Path, gguf: Path, qnt: Path, text: Path, ctx:
 
 
 def main() -> int:
-    all_files = ["gemma3", "llama-1b-q8_0", "llama-1b-q4_0", "llama-1b-q4_k_m",
-                 "gemma2-2b-q8_0", "gemma2-2b-q4_0", "gemma2-2b-q4_k_m"]
+    all_files = ["gemma3", "llama-1b-q4_0", "llama-1b-q4_k_m", "llama-1b-q8_0",
+                 "gemma2-2b-q4_0", "gemma2-2b-q4_k_m", "gemma2-2b-q8_0"]
     ap = argparse.ArgumentParser(prog="bench/compare-llamacpp", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quanta", type=Path, default=ROOT / "build" / "bin" / "quanta", help="quanta binary (default: build/bin/quanta)")
@@ -165,9 +165,17 @@ def main() -> int:
     cases_all = list(todo)
     qnts = {c.name: ensure_files(c, args.quanta) for c in todo}
 
+    if args.rounds == 0:
+        todo = []
     load0 = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if todo:
+        print(f"\n## quanta vs llama.cpp ({peer['version']}), {started}, quanta commit {commit}")
+        print(f"{args.threads} threads, CPU, {args.rounds} alternating rounds x 1 repetition each (llama-bench adds its own "
+              f"warm-up run); load average {load0[0]:.1f} at the start; median (min-max) tok/s")
+        print("| file | pp | llama.cpp pp | quanta pp | ratio | tg | llama.cpp tg | quanta tg | ratio | quanta tg bandwidth |")
+        print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     bandwidth = 0.0
     for c in todo:
         for rnd in range(args.rounds):
@@ -178,22 +186,14 @@ def main() -> int:
                     llama_bench(peer, c, args.threads, 1)
                 else:
                     bandwidth = quanta_bench(args.quanta, qnts[c.name], c, args.threads, 1, bandwidth)
-    load1 = os.getloadavg()
-
-    if args.rounds == 0:
-        todo = []
-    else:
-        print(f"\n## quanta vs llama.cpp ({peer['version']}), {started}, quanta commit {commit}")
-        print(f"{args.threads} threads, CPU, {args.rounds} alternating rounds x 1 repetition each (llama-bench adds its own "
-              f"warm-up run); load average {load0[0]:.1f} before, {load1[0]:.1f} after; median (min-max) tok/s; "
-              f"quanta read bandwidth measured {bandwidth:.1f} GB/s")
-        print("| file | pp | llama.cpp pp | quanta pp | ratio | tg | llama.cpp tg | quanta tg | ratio | quanta tg bandwidth |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for c in todo:
-            bw = f"{statistics.median(c.bw_eff):.1f} GB/s = {statistics.median(c.bw_pct):.0f}%" if c.bw_pct else "-"
-            print(f"| {c.name} | pp{c.n_prompt} | {fmt(c.pp['llama.cpp'])} | {fmt(c.pp['quanta'])} | "
-                  f"{ratio(c.pp['quanta'], c.pp['llama.cpp'])} | tg{c.n_gen} | {fmt(c.tg['llama.cpp'])} | "
-                  f"{fmt(c.tg['quanta'])} | {ratio(c.tg['quanta'], c.tg['llama.cpp'])} | {bw} |")
+        # each row as soon as its file is done, so a long run that is cut short still reports
+        bw = f"{statistics.median(c.bw_eff):.1f} GB/s = {statistics.median(c.bw_pct):.0f}%" if c.bw_pct else "-"
+        print(f"| {c.name} | pp{c.n_prompt} | {fmt(c.pp['llama.cpp'])} | {fmt(c.pp['quanta'])} | "
+              f"{ratio(c.pp['quanta'], c.pp['llama.cpp'])} | tg{c.n_gen} | {fmt(c.tg['llama.cpp'])} | "
+              f"{fmt(c.tg['quanta'])} | {ratio(c.tg['quanta'], c.tg['llama.cpp'])} | {bw} |", flush=True)
+    if todo:
+        print(f"load average {os.getloadavg()[0]:.1f} at the end; quanta's read bandwidth (1 GiB, best of 3) "
+              f"measured {bandwidth:.1f} GB/s")
     sys.stdout.flush()
 
     if args.ppl_chunks > 0:
