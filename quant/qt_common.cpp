@@ -49,12 +49,6 @@ void qt_rotate_and_weigh(const float * src, const float * importance, float * x,
     }
 }
 
-void qt_quantize_block(const float * x, const float * w, const QtGrid & grid, QtHeader & h, uint8_t * idx) {
-    int ls[kQTBlock / kQTSub];
-    h.d = qt_quantize_scales(x, w, grid, kQTSub, ls, idx);
-    qt_pack_header(ls, h);
-}
-
 uint16_t qt_quantize_scales(const float * x, const float * w, const QtGrid & grid, int sub, int * ls, uint8_t * idx) {
     const int n_sub = kQTBlock / sub;
     const GridLut & lut = grid.lut;

@@ -56,14 +56,12 @@ struct QtGrid {
 };
 QtGrid make_qt_grid(const int8_t * levels, int n_levels);
 
-// Quantizes one block's 512 ROTATED weights x with per-element weights w (> 0): fills the header
-// and idx[512] (level indices). Deterministic. Search: per sub-block a weighted scale search over
-// the grid (search_scale_grid), d = max |scale| / 63, each 6-bit magnitude rounded then moved by
-// +-1 where that lowers the sub-block's weighted error, d refitted by weighted least squares, every
-// element assigned its nearest level under the stored scales.
-void qt_quantize_block(const float * x, const float * w, const QtGrid & grid, QtHeader & h, uint8_t * idx);
-// The same search for sub-blocks of `sub` (8..512, dividing 512) weights: writes the signed
-// scales ls[512 / sub] in [-63, 63] and idx[512]; returns the fp16 super-scale.
+// Quantizes one block's 512 ROTATED weights x with per-element weights w (> 0) in sub-blocks of
+// `sub` (8..256, dividing 512) weights: writes the signed scales ls[512 / sub] in [-63, 63] and the
+// level indices idx[512]; returns the fp16 super-scale. Deterministic. Search: per sub-block a
+// weighted scale search over the grid (search_scale_grid), d = max |scale| / 63, each 6-bit
+// magnitude rounded then moved by +-1 where that lowers the sub-block's weighted error, d refitted
+// by weighted least squares, every element assigned its nearest level under the stored scales.
 uint16_t qt_quantize_scales(const float * x, const float * w, const QtGrid & grid, int sub, int * ls, uint8_t * idx);
 // Writes 16 signed scales (|ls| <= 63) into the header's scale fields (d untouched).
 void qt_pack_header(const int * ls, QtHeader & h);
@@ -83,7 +81,7 @@ void qt_rotate_and_weigh(const float * src, const float * importance, float * x,
 void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, const float * scale,
                           uint8_t * idx);
 
-// Packs / unpacks the 2-bit plane (128 bytes) from / to the low 2 bits of idx[512].
+// Packs the low 2 bits of idx[512] into the 2-bit plane (128 bytes).
 void qt_pack2(const uint8_t * idx, uint8_t * plane);
 
 }  // namespace quanta::quant

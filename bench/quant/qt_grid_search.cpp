@@ -4,7 +4,7 @@
 //
 // Reads real weights (bench/quant/dump_weights.py's file), cuts them into 512-weight blocks
 // (every --stride-th block, alternately into a "train" and a "held-out" half), rotates each block
-// as QT3/QT2 do and quantizes it with qt_quantize_block (the formats' own quantizer) under
+// as QT3/QT2 do and quantizes it with qt_quantize_scales (the formats' own quantizer) under
 // candidate grids: Lloyd-Max levels for a unit Gaussian, uniform levels, the grids compiled into
 // quant/qt3.h and quant/qt2.h, and grids refined on the train half by alternating quantization
 // with a least-squares update of every level (Lloyd iterations under the per-block scales).
