@@ -1,7 +1,8 @@
 // tests/core/test_executor.cpp — the executor on a tiny transformer-shaped graph: memory reuse
 // with NaN poisoning of dead intermediates gives the same bits as no reuse; per-node fallback from
 // a device-only backend that lacks ops, and the layer split across two backends, give the same
-// bits as CPU-only; plans are reused across runs with new inputs.
+// bits as CPU-only; plans are reused across runs with new inputs; a NodeObserver sees the same
+// activations whether they live on the CPU, in poisoned reuse or in device memory.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -330,4 +331,83 @@ TEST_CASE("executor: unbound inputs and foreign buffers are reported", "[core][e
     Result<BufferPtr> small = cpu.alloc(4);
     REQUIRE(small.ok());
     CHECK_FALSE(ex.value()->bind(m.tokens, *small.value()).ok());
+}
+
+namespace {
+
+// Records, for every mul_mat whose weights are an external, its activations (src[1], F32) as seen
+// through NodeObserver; fails on request with a message.
+struct ActivationLog final : NodeObserver {
+    std::vector<std::vector<float>> seen;
+    bool fail = false;
+    uint32_t wants(const Graph & g, int node) const override {
+        const Node & n = g.nodes[size_t(node)];
+        return n.op == Op::MulMat && g.storages[size_t(n.src[0].storage)].kind == StorageKind::External ? 1u << 1 : 0u;
+    }
+    Status observe(const Graph &, int, std::span<const HostView> src) override {
+        if (fail) return Status::error("observer says stop");
+        const HostView & x = src[1];
+        REQUIRE(x.type == Type::F32);
+        REQUIRE(src[0].data == nullptr);  // not asked for
+        std::vector<float> v;
+        for (int64_t i3 = 0; i3 < x.ne[3]; ++i3)
+            for (int64_t i2 = 0; i2 < x.ne[2]; ++i2)
+                for (int64_t i1 = 0; i1 < x.ne[1]; ++i1) {
+                    const auto * row = reinterpret_cast<const float *>(x.data + i1 * x.nb[1] + i2 * x.nb[2] + i3 * x.nb[3]);
+                    v.insert(v.end(), row, row + x.ne[0]);
+                }
+        seen.push_back(std::move(v));
+        return ok_status();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("executor: a NodeObserver sees the same activations on the CPU, with poisoning and from a device", "[core][executor]") {
+    TinyModel m;
+    const RunResult ref = cpu_only(m);
+    CpuBackend cpu(1);
+    ExecutorOptions o;
+    o.cpu = &cpu;
+    ActivationLog base;
+    o.observer = &base;
+    const RunResult got = run_model(m, o);
+    require_same(got, ref);  // observing changes nothing
+    REQUIRE(base.seen.size() >= size_t(2 * 7 * TinyModel::n_layer));  // 2 runs, q/k/v/o/gate/up/down per layer
+    CHECK(got.stats.submissions > ref.stats.submissions);             // each observed node ends a group
+
+    ActivationLog poisoned;
+    o.observer = &poisoned;
+    o.poison_freed = true;
+    require_same(run_model(m, o), ref);
+    CHECK(poisoned.seen == base.seen);
+
+    // Sources in device memory (no host address) are downloaded for the observer.
+    DeviceSim dev("sim-all", {Op::GetRows, Op::MulMat, Op::Add, Op::Mul, Op::Scale, Op::RmsNorm, Op::Rope, Op::Attention,
+                              Op::SoftMax, Op::Gelu, Op::Silu, Op::Glu, Op::SoftCap, Op::Copy, Op::SetRows, Op::Argmax});
+    ActivationLog device;
+    ExecutorOptions d;
+    d.cpu = &cpu;
+    d.gpu = &dev;
+    d.n_gpu_layers = TinyModel::n_layer;
+    d.observer = &device;
+    require_same(run_model(m, d), ref);
+    CHECK(device.seen == base.seen);
+
+    // An observer's error stops the run and is returned.
+    ActivationLog failing;
+    failing.fail = true;
+    o.observer = &failing;
+    o.poison_freed = false;
+    auto ex = Executor::create(m.graph, o);
+    REQUIRE(ex.ok());
+    for (size_t i = 0; i < m.externals.size(); ++i) {
+        REQUIRE(ex.value()->bind_new(m.externals[i], cpu).ok());
+        const std::vector<uint8_t> bytes = external_bytes(m.graph, m.externals[i], int(i));
+        REQUIRE(ex.value()->write(m.externals[i], bytes.data(), bytes.size()).ok());
+    }
+    Status s = ex.value()->run();
+    INFO(s.message());
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("observer says stop") != std::string::npos);
 }
