@@ -84,6 +84,9 @@ public:
     Device & device() { return device_; }
     const DeviceFeatures & features() const { return device_.info().features; }
     uint64_t max_range() const { return max_range_; }
+    // Tests: caps every binding below the device's maxStorageBufferRange (0: the device's), so the
+    // splitting paths run with small tensors.
+    void limit_range(uint64_t bytes);
 
     Result<View> read(const BoundTensor & t, uint32_t unit = 4) { return tensor(t, unit, false); }
     Result<View> write(const BoundTensor & t, uint32_t unit = 4) { return tensor(t, unit, true); }

@@ -36,6 +36,11 @@ Recorder::Recorder(Device & device, VkCommandBuffer cb) : device_(device), cb_(c
     max_range_ = device.info().features.max_storage_buffer_range;
 }
 
+void Recorder::limit_range(uint64_t bytes) {
+    const uint64_t device = device_.info().features.max_storage_buffer_range;
+    max_range_ = bytes == 0 ? device : std::min(bytes, device);
+}
+
 Recorder::~Recorder() {
     VkDevice dev = device_.handle();
     for (VkDescriptorPool p : pools_) vkDestroyDescriptorPool(dev, p, nullptr);

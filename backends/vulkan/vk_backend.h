@@ -70,6 +70,9 @@ public:
     // Debug: fill every new allocation with 0xFF bytes (NaN as F32), so a kernel that leaves an
     // output element unwritten shows up in tests.
     void poison_new_buffers(bool on) { poison_ = on; }
+    // Tests: caps each binding at `bytes` (0: the device's maxStorageBufferRange) so the paths that
+    // split tensors larger than one binding run on small tensors. Kernels that cannot split fail.
+    void limit_binding_range(uint64_t bytes) { recorder_->limit_range(bytes); }
 
 private:
     VkBackend() = default;

@@ -318,3 +318,29 @@ TEST_CASE("vulkan ops: attention (causal, window, soft-cap, GQA, kpos; F32/F16/Q
         }
     }
 }
+
+TEST_CASE("vulkan ops: tensors larger than one binding are split by rows, same results", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    // Bindings capped at 4 KiB: a [100, 37] F32 tensor (14.8 KB) needs several windows.
+    for (uint64_t cap : {uint64_t(0), uint64_t(4096)}) {
+        OpCase c(900);
+        std::vector<float> ha, hb, hw;
+        Tensor a = c.f32("a", {100, 37}, ha);
+        Tensor b = c.f32("b", {100, 37}, hb);
+        Tensor w = c.f32("w", {100}, hw);
+        Tensor a3 = c.g.reshape(a, {100, 1, 37});
+        std::vector<Tensor> outs = {c.g.add(a, b), c.g.mul(a, w), c.g.silu(a), c.g.rms_norm(a, w, 1e-5f),
+                                    c.g.copy(c.g.transpose(c.g.slice(a, 1, 0, 8)), Type::F32), c.g.scale(a3, 2.0f),
+                                    c.g.copy(a, Type::F16)};
+        vk->limit_binding_range(cap);
+        const int64_t d0 = vk->dispatches();
+        VkRun r = run_cpu_and_vk(c, outs, *vk);
+        const int64_t used = vk->dispatches() - d0;
+        vk->limit_binding_range(0);
+        INFO("cap " << cap << ": " << used << " dispatches");
+        require_on_vk(r);
+        require_close(r, 1e-3);  // F16 copy: one rounding step
+        if (cap == 0) CHECK(used == int64_t(outs.size()));
+        else CHECK(used >= 3 * int64_t(outs.size()));
+    }
+}
