@@ -2,10 +2,15 @@
 // pipeline with specialization constants and push constants, buffers, dispatch, read-back.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "backends/vulkan/device.h"
+#include "backends/vulkan/pipeline_cache.h"
 #include "backends/vulkan/probe.h"
 #include "tests/support.h"
 
@@ -59,4 +64,33 @@ TEST_CASE("vulkan: unknown shader and bad device index are clean errors", "[vulk
     auto missing = (*device)->pipeline("no_such_shader", 1, 0, 64);
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.status().message().find("no_such_shader") != std::string::npos);
+}
+
+TEST_CASE("vulkan: a corrupt pipeline cache file is ignored with a warning and rewritten", "[vulkan]") {
+    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                             "/quanta_vk_cache_test_" + std::to_string(::getpid()) + ".bin";
+    {
+        std::FILE * f = std::fopen(path.c_str(), "wb");
+        REQUIRE(f);
+        std::fputs("not a pipeline cache at all, just text of some length", f);
+        std::fclose(f);
+    }
+    ::setenv("QUANTA_VK_PIPELINE_CACHE", path.c_str(), 1);
+    {
+        auto device = Device::open(0);
+        if (!device.ok()) {
+            ::unsetenv("QUANTA_VK_PIPELINE_CACHE");
+            std::remove(path.c_str());
+            QUANTA_SKIP("no Vulkan device: " << device.status().message());
+        }
+        VkPhysicalDeviceProperties props{};
+        vkGetPhysicalDeviceProperties((*device)->info().handle, &props);
+        CHECK(load_pipeline_cache(path, props).empty());  // the garbage is rejected
+        REQUIRE((*device)->pipeline("scale_f32", 2, 8, 64).ok());
+        (*device)->save_pipeline_cache();
+        // Rewritten by the driver's blob, whose header names this device.
+        CHECK_FALSE(load_pipeline_cache(path, props).empty());
+    }
+    ::unsetenv("QUANTA_VK_PIPELINE_CACHE");
+    std::remove(path.c_str());
 }
