@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
-  libxxhash-dev libstb-dev libcli11-dev catch2 nlohmann-json3-dev libpcre2-dev libhwy-dev
+  libxxhash-dev libstb-dev libcli11-dev catch2 nlohmann-json3-dev libpcre2-dev libhwy-dev libutf8proc-dev
   libvulkan-dev glslc glslang-tools spirv-tools mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   python3-venv libsentencepiece-dev
   g++-aarch64-linux-gnu qemu-user

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 
+#include <cstdlib>
+#include <utf8proc.h>
+
 #include "core/text/tokenizer_impl.h"
 #include "core/text/unicode.h"
 
@@ -183,14 +186,27 @@ Status compile_pre_tokenizer(TokenizerImpl & t) {
             }
         }
     }
-    for (const auto & n : t.data.normalizer)
-        if (n.kind == NormalizerKind::kNfc) return Status::error("tokenizer: the NFC normalizer is not implemented (TODO(#7))");
     return ok_status();
+}
+
+// Unicode NFC (canonical composition) by Debian's utf8proc, as the tokenizers crate's NFC
+// normalizer. Input that is not valid UTF-8 is left as it is.
+void nfc(std::string & s) {
+    bool ascii = true;
+    for (unsigned char c : s) ascii = ascii && c < 0x80;
+    if (ascii) return;  // ASCII is its own NFC
+    utf8proc_uint8_t * out = nullptr;
+    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t *>(s.data()),
+                                            utf8proc_ssize_t(s.size()), &out, utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    if (n >= 0 && out) s.assign(reinterpret_cast<const char *>(out), size_t(n));
+    std::free(out);
 }
 
 void normalize_piece(const TokenizerImpl & t, std::string & s) {
     for (const auto & n : t.data.normalizer) {
-        if (n.kind == NormalizerKind::kPrepend) {
+        if (n.kind == NormalizerKind::kNfc) {
+            nfc(s);
+        } else if (n.kind == NormalizerKind::kPrepend) {
             if (!s.empty()) s.insert(0, n.content);
         } else if (n.kind == NormalizerKind::kReplace) {
             replace_all(s, n.pattern, n.content);

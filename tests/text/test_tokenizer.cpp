@@ -25,8 +25,9 @@ Tokenizer load(const std::string & name) {
 void check_parity(const std::string & name) {
     const std::string family = name.rfind("bytelevel", 0) == 0 ? "bytelevel" : "spm";
     Tokenizer tok = load(name);
-    const auto lines = corpus_lines(family);
+    auto lines = corpus_lines(family);
     const Expected e = expected(name);
+    lines.insert(lines.end(), e.extra_lines.begin(), e.extra_lines.end());
     REQUIRE(lines.size() == e.ids.size());
     size_t id_bad = 0, plain_bad = 0, dec_bad = 0, stream_bad = 0, total_ids = 0;
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -70,6 +71,14 @@ void check_parity(const std::string & name) {
 TEST_CASE("bytelevel_llama3: ids and decode match HF on the corpus", "[text]") { check_parity("bytelevel_llama3"); }
 TEST_CASE("bytelevel_gpt2: ids and decode match HF on the corpus", "[text]") { check_parity("bytelevel_gpt2"); }
 TEST_CASE("bytelevel_qwen2: ids and decode match HF on the corpus", "[text]") { check_parity("bytelevel_qwen2"); }
+TEST_CASE("bytelevel_qwen2_nfc: Qwen's NFC normalizer, ids and decode match HF on the corpus and NFC lines", "[text]") {
+    check_parity("bytelevel_qwen2_nfc");
+    // The normalizer really acts: decomposed and composed spellings encode alike.
+    Tokenizer tok = load("bytelevel_qwen2_nfc");
+    CHECK(tok.encode("cafe\u0301") == tok.encode("caf\u00e9"));
+    CHECK(tok.encode("\u1112\u1161\u11ab") == tok.encode("\ud55c"));
+    CHECK(load("bytelevel_qwen2").encode("cafe\u0301") != tok.encode("cafe\u0301"));
+}
 TEST_CASE("spm_llama2: ids and decode match HF on the corpus", "[text]") { check_parity("spm_llama2"); }
 TEST_CASE("spm_metaspace: ids and decode match HF on the corpus", "[text]") { check_parity("spm_metaspace"); }
 TEST_CASE("spm_gemma: ids and decode match HF on the corpus", "[text]") { check_parity("spm_gemma"); }
