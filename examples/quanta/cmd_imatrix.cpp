@@ -45,6 +45,11 @@ void add_imatrix_command(CLI::App & app) {
         std::stringstream ss;
         ss << in.rdbuf();
         const std::string text = ss.str();
+        const std::filesystem::path mp(model_path);
+        if (mp.extension() == ".gguf" || mp.extension() == ".safetensors") {
+            return report(Status::error(model_path + ": run `quanta convert " + model_path +
+                                        " -o model.qnt` first, then pass the .qnt"));
+        }
         auto m = model::Model::load(model_path);
         if (!m.ok()) return report(m.status());
         auto tok = text::Tokenizer::create((*m)->tokenizer());
