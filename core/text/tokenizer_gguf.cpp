@@ -8,10 +8,13 @@
 //     respelled as that many U+2581; merges are every split of a piece into two pieces, ordered by
 //     the merged piece's position in the file, then longer left part first; Gemma's pipeline
 //     (Replace " "->U+2581, Split " " merged-with-previous, decoder Replace/ByteFallback/Fuse).
+//   other "llama" files (Llama 2, Mistral): LlamaTokenizer's pipeline (Metaspace, byte fallback),
+//     merges from the file or generated from the scores as transformers' generate_merges does;
 //   "gpt2" model: merges from the file; split regex chosen by tokenizer.ggml.pre (llama3 family,
 //     qwen2 family) or GPT-2's ByteLevel regex; ByteLevel decoder.
 // Control tokens (type 3) become special added tokens, user-defined ones (type 4) plain added tokens.
 #include <algorithm>
+#include <unordered_set>
 #include <unordered_map>
 
 #include "core/text/tokenizer_data.h"
@@ -100,6 +103,19 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
     if (const auto * ct = get_s("tokenizer.chat_template"); ct && ct->size() == 1) d.chat_template = (*ct)[0];
 
     PieceIndex vocab;  // over d.pieces, built once they are final
+    // "left right" merges of the file, in rank order, as ids of `vocab`.
+    const auto parse_merges = [&](const std::vector<std::string> & merges) -> Status {
+        for (size_t r = 0; r < merges.size(); ++r) {
+            const std::string & s = merges[r];
+            const size_t sp = s.find(' ');
+            if (sp == std::string::npos) return fail("merge " + std::to_string(r) + " '" + s + "' has no space");
+            const std::string_view sv(s);
+            const int32_t a = vocab.find(sv.substr(0, sp)), b = vocab.find(sv.substr(sp + 1));
+            if (a < 0 || b < 0) return fail("merge " + std::to_string(r) + " '" + s + "' uses an unknown piece");
+            d.merges.emplace_back(a, b);
+        }
+        return ok_status();
+    };
     const bool gemma = kind == "llama" && (architecture == "gemma" || architecture == "gemma2" || architecture == "gemma3");
     if (gemma) {
         d.model = ModelKind::kSpmBpe;
@@ -146,6 +162,70 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
         for (const auto & m : ms) d.merges.emplace_back(m.a, m.b);
         gemma_pipeline(d);
         if (d.unk_id < 0) return fail("gemma vocabulary without tokenizer.ggml.unknown_token_id");
+    } else if (kind == "llama" && architecture != "phi3") {
+        // ref: transformers integrations/gguf sentencepiece_tokenizer -> LlamaTokenizer (Llama 2,
+        // Mistral): pieces as spelled; merges from the file, else generate_merges over the vocabulary
+        // ranked by score (then by the lengths of the two halves), each piece's candidate splits in
+        // (left id, right id) order, stable; Metaspace (prefix on the first section, no split); decoder
+        // Replace U+2581 -> " ", ByteFallback, Fuse, Strip one leading space.
+        d.model = ModelKind::kSpmBpe;
+        d.add_bos = get_i("tokenizer.ggml.add_bos_token", 1) != 0;
+        d.pieces.assign(tokens->begin(), tokens->end());
+        vocab.build(d.pieces);
+        if (const auto * merges = get_s("tokenizer.ggml.merges")) {
+            QUANTA_TRY(parse_merges(*merges));
+        } else {
+            struct M { float score; int32_t len_l, len_r, a, b; };
+            std::vector<M> ms;
+            std::vector<M> local;
+            std::vector<size_t> cut;
+            std::unordered_set<std::string_view> seen;
+            for (size_t i = 0; i < n; ++i) {
+                const std::string_view piece = d.pieces[i];
+                if (!seen.insert(piece).second) continue;  // a dict key: first position, last id's score
+                const float score = d.scores[size_t(vocab.find(piece))];
+                boundaries(d.pieces[i], cut);
+                local.clear();
+                for (size_t k = 1; k + 1 < cut.size(); ++k) {
+                    const int32_t il = vocab.find(piece.substr(0, cut[k]));
+                    if (il < 0) continue;
+                    const int32_t ir = vocab.find(piece.substr(cut[k]));
+                    if (ir < 0) continue;
+                    local.push_back(M{score, static_cast<int32_t>(k), static_cast<int32_t>(cut.size() - 1 - k), il, ir});
+                }
+                std::stable_sort(local.begin(), local.end(), [](const M & x, const M & y) { return x.a != y.a ? x.a < y.a : x.b < y.b; });
+                ms.insert(ms.end(), local.begin(), local.end());
+            }
+            std::stable_sort(ms.begin(), ms.end(), [](const M & x, const M & y) {
+                if (x.score != y.score) return x.score > y.score;
+                if (x.len_l != y.len_l) return x.len_l > y.len_l;
+                return x.len_r > y.len_r;
+            });
+            d.merges.reserve(ms.size());
+            for (const auto & m : ms) d.merges.emplace_back(m.a, m.b);
+        }
+        PreTokenizerStep meta;
+        meta.kind = PreTokenizerKind::kMetaspace;
+        meta.pattern = "\xE2\x96\x81";
+        meta.prepend_scheme = PrependScheme::kFirst;
+        meta.split = false;
+        d.pre_tokenizer = {meta};
+        DecoderStep rep;
+        rep.kind = DecoderKind::kReplace;
+        rep.pattern = "\xE2\x96\x81";
+        rep.content = " ";
+        DecoderStep bf;
+        bf.kind = DecoderKind::kByteFallback;
+        DecoderStep fuse;
+        fuse.kind = DecoderKind::kFuse;
+        DecoderStep strip;
+        strip.kind = DecoderKind::kStrip;
+        strip.pattern = " ";
+        strip.start = 1;
+        d.decoder = {rep, bf, fuse, strip};
+        d.byte_fallback = true;
+        d.fuse_unk = true;
+        if (d.unk_id < 0) d.unk_id = vocab.find("<unk>");
     } else if (kind == "gpt2") {
         d.model = ModelKind::kByteLevelBpe;
         d.add_bos = get_i("tokenizer.ggml.add_bos_token", 0) != 0;
@@ -167,15 +247,7 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
         vocab.build(d.pieces);
         const auto * merges = get_s("tokenizer.ggml.merges");
         if (!merges) return fail("byte-level vocabulary without tokenizer.ggml.merges");
-        for (size_t r = 0; r < merges->size(); ++r) {
-            const std::string & s = (*merges)[r];
-            const size_t sp = s.find(' ');
-            if (sp == std::string::npos) return fail("merge " + std::to_string(r) + " '" + s + "' has no space");
-            const std::string_view sv(s);
-            const int32_t a = vocab.find(sv.substr(0, sp)), b = vocab.find(sv.substr(sp + 1));
-            if (a < 0 || b < 0) return fail("merge " + std::to_string(r) + " '" + s + "' uses an unknown piece");
-            d.merges.emplace_back(a, b);
-        }
+        QUANTA_TRY(parse_merges(*merges));
         const auto * pre = get_s("tokenizer.ggml.pre");
         const std::string p = (pre && pre->size() == 1) ? (*pre)[0] : std::string();
         const char * split = nullptr;

@@ -82,8 +82,10 @@ TEST_CASE("hostile tokenizer.json and flat metadata give a Status, not a crash",
     flat.i32["tokenizer.ggml.bos_token_id"] = {static_cast<int32_t>(d.pieces.size())};
     CHECK_FALSE(tokenizer_from_flat(flat, "").ok());
     flat = tokenizer_to_flat(d);
-    flat.i32.erase("tokenizer.quanta.version");  // now read as GGUF keys: "llama" without gemma architecture
-    CHECK_FALSE(tokenizer_from_flat(flat, "llama").ok());
+    flat.i32.erase("tokenizer.quanta.version");  // now read as GGUF keys: a "llama" vocabulary for Phi-3
+    CHECK_FALSE(tokenizer_from_flat(flat, "phi3").ok());   // (its normalizer pipeline is not rebuilt)
+    flat.strings["tokenizer.ggml.model"] = {"t5"};
+    CHECK_FALSE(tokenizer_from_flat(flat, "t5").ok());
 }
 
 // Random strings: raw bytes (must not crash; ids in range) and valid UTF-8 from mixed scripts,
