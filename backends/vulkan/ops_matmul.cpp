@@ -3,7 +3,7 @@
 //
 // Two shader families, one tiny wrapper .comp per weight type over a shared body, with the
 // per-block decode of shaders/quant/<type>.glsl (a mirror of quant/'s scalar reference):
-//   * mul_mat_vec_<type> (m <= 8: decode). A workgroup computes 2 weight rows for all m tokens;
+//   * mul_mat_vec_<type> (m <= 8: decode). A workgroup computes 4 weight rows for all m tokens;
 //     each weight element is decoded once per workgroup and dotted with every token; reduction
 //     with subgroupAdd where the device has subgroup arithmetic (mul_mat_vec_sg_<type>), else a
 //     shared-memory tree. m > 8 would re-decode the weights per 8 tokens, so:
@@ -54,7 +54,7 @@ struct MulMatPush {
 static_assert(sizeof(MulMatPush) == 80);
 
 constexpr int64_t kVecMaxM = 8;     // MAX_M of mul_mat_vec.glsl
-constexpr int64_t kVecRows = 2;     // NR of mul_mat_vec.glsl
+constexpr int64_t kVecRows = 4;     // NR of mul_mat_vec.glsl
 constexpr uint32_t kVecWg = 64;     // mat-vec workgroup
 constexpr int64_t kTile = 64;       // BN = BM of mul_mat_mm.glsl
 constexpr uint64_t kMaxGroups = 65535;

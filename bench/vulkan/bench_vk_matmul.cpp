@@ -4,7 +4,7 @@
 //              outputs of w [k, n] x x [k, m] (the mat-vec and the tiled kernel);
 //   ms m=1 / m=64: median wall time of Executor::run() (record, submit, wait) over `reps` runs,
 //              weights resident on the device, activations written before each run.
-// Usage: bench_vk_matmul [k=1024] [n=1024] [reps=5]. lavapipe is a CPU emulation: the times say
+// Usage: bench_vk_matmul [k=1024] [n=1024] [reps=5] [vec] ("vec": only m = 1). lavapipe is a CPU emulation: the times say
 // nothing about a GPU, only about the relative cost of the types' decoders on llvmpipe.
 #include <algorithm>
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
@@ -40,6 +41,7 @@ int main(int argc, char ** argv) {
     const int64_t k0 = argc > 1 ? std::atoll(argv[1]) : 1024;
     const int64_t n = argc > 2 ? std::atoll(argv[2]) : 1024;
     const int reps = argc > 3 ? std::atoi(argv[3]) : 5;
+    const bool vec_only = argc > 4 && std::string(argv[4]) == "vec";
     auto vk = backends::vulkan::VkBackend::create(0);
     if (!vk.ok()) {
         std::fprintf(stderr, "bench_vk_matmul: %s\n", vk.status().message().c_str());
@@ -65,7 +67,7 @@ int main(int argc, char ** argv) {
         double err[2] = {0, 0}, ms[2] = {0, 0};
         int bad_rows = 0;
         const int64_t ms_m[2] = {1, 64};
-        for (int t = 0; t < 2; ++t) {
+        for (int t = 0; t < (vec_only ? 1 : 2); ++t) {
             const int64_t m = ms_m[t];
             core::GraphBuilder g;
             core::Tensor w = g.input("w", tr.type, {k, n});

@@ -1,7 +1,7 @@
 // shaders/mul_mat_vec.glsl — mul_mat for few activation rows (decode: m <= 8), any weight type.
 // The wrapper mul_mat_vec_<type>.comp includes quant/<type>.glsl and then this body.
 //
-// A workgroup of WG invocations (specialization constant 0, a power of two <= 256) computes NR
+// A workgroup of WG invocations (specialization constant 0, a power of two <= 128) computes NR
 // consecutive weight rows against all m (<= MAX_M) activation rows of one batch. Invocation t walks
 // the row in units of 4 elements (1 for F32/F16/BF16, whose rows may have any length): unit t,
 // t + WG, ... so neighbouring invocations read neighbouring bytes; each unit is decoded once
@@ -21,9 +21,9 @@ layout(local_size_x_id = 0) in;
 
 #include "mul_mat_params.glsl"
 
-#define NR 2u
+#define NR 4u
 #define MAX_M 8u
-#define MAX_WG 256u
+#define MAX_WG 128u
 shared float red[NR * MAX_M][MAX_WG];
 
 void main() {
@@ -46,7 +46,10 @@ void main() {
         for (uint r = 0u; r < NR; ++r) {
             if (row_first + r >= p.n) break;
             const float w = dq(wb + (row_first + r) * p.w_nb1 + e * QB, 0u);
-            for (uint j = 0u; j < MAX_M; ++j) acc[r][j] += w * xv[j];
+            for (uint j = 0u; j < MAX_M; ++j) {
+                if (j >= p.m) break;  // uniform: only the tokens there are
+                acc[r][j] += w * xv[j];
+            }
         }
     }
 #else
@@ -62,7 +65,10 @@ void main() {
         for (uint r = 0u; r < NR; ++r) {
             if (row_first + r >= p.n) break;
             const vec4 w = dq4(wb + (row_first + r) * p.w_nb1 + blk, ie);
-            for (uint j = 0u; j < MAX_M; ++j) acc[r][j] += dot(w, xv[j]);
+            for (uint j = 0u; j < MAX_M; ++j) {
+                if (j >= p.m) break;  // uniform: only the tokens there are
+                acc[r][j] += dot(w, xv[j]);
+            }
         }
     }
 #endif

@@ -241,7 +241,7 @@ static void check_mul_mat_shader(Device & dev, Type type, int64_t k, int64_t n, 
             p.m = uint32_t(std::min<int64_t>(8, m - m0));
             p.x_off = uint32_t(m0 * x_nb1);
             p.d_off = uint32_t(m0 * n);
-            REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + 1) / 2), 1, uint32_t(B2)).ok());
+            REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + 3) / 4), 1, uint32_t(B2)).ok());  // 4 rows per group
         }
     }
 
