@@ -1,6 +1,7 @@
 #include "backends/vulkan/device.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "backends/vulkan/pipeline_cache.h"
@@ -53,7 +54,11 @@ Status Device::init(int index) {
     if (limits_.timestampPeriod <= 0.0f) timestamp_bits_ = 0;
     vkGetPhysicalDeviceMemoryProperties(info_.handle, &memory_);
     // Unified memory: lavapipe and integrated GPUs, whose device-local memory is plain host memory.
-    unified_ = (info_.type == "cpu" || info_.type == "integrated") &&
+    // QUANTA_VK_STAGING=1 (tests): treat the device as discrete, so device-local unmapped buffers
+    // and the staging copies run on lavapipe too.
+    const char * staging = std::getenv("QUANTA_VK_STAGING");
+    force_staging_ = staging && std::string(staging) == "1";
+    unified_ = !force_staging_ && (info_.type == "cpu" || info_.type == "integrated") &&
                memory_type(~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                     VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0) != UINT32_MAX;
 
@@ -177,7 +182,8 @@ Result<Buffer> Device::alloc(size_t bytes, Memory memory) {
     alloc_info.memoryTypeIndex = type;
     VkResult r = vkAllocateMemory(device_, &alloc_info, nullptr, &b.memory);
     if (r == VK_SUCCESS) r = vkBindBufferMemory(device_, b.buffer, b.memory, 0);
-    if (r == VK_SUCCESS && (memory_.memoryTypes[type].propertyFlags & host) == host) {
+    const bool map = (memory_.memoryTypes[type].propertyFlags & host) == host && !(force_staging_ && memory == Memory::Device);
+    if (r == VK_SUCCESS && map) {
         r = vkMapMemory(device_, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped);
     }
     if (r != VK_SUCCESS) {

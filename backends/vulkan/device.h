@@ -6,6 +6,8 @@
 // every buffer on unified-memory devices: lavapipe, integrated GPUs); Memory::Device is device-local
 // (mapped too when the type happens to be host-visible). The backend (vk_backend.h) chooses.
 // Command batching per graph lives in the backend; dispatch() here submits and waits (tests only).
+// QUANTA_VK_STAGING=1 makes a unified-memory device behave as a discrete one (device-local buffers
+// left unmapped, so the backend's staging copies run): tests cover that path on lavapipe.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -93,6 +95,7 @@ private:
     VkPhysicalDeviceLimits limits_{};
     VkPhysicalDeviceMemoryProperties memory_{};
     bool unified_ = false;
+    bool force_staging_ = false;  // QUANTA_VK_STAGING=1
     uint32_t timestamp_bits_ = 0;
     std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
 };

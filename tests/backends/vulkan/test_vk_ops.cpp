@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "tests/backends/vulkan/vk_harness.h"
 
@@ -343,4 +344,32 @@ TEST_CASE("vulkan ops: tensors larger than one binding are split by rows, same r
         if (cap == 0) CHECK(used == int64_t(outs.size()));
         else CHECK(used >= 3 * int64_t(outs.size()));
     }
+}
+
+TEST_CASE("vulkan ops: the discrete-GPU path (device-local buffers, staging copies) gives the same results", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(shared);
+    ::setenv("QUANTA_VK_STAGING", "1", 1);
+    auto created = backends::vulkan::VkBackend::create(0);
+    ::unsetenv("QUANTA_VK_STAGING");
+    REQUIRE(created.ok());
+    backends::vulkan::VkBackend & vk = **created;
+    REQUIRE_FALSE(vk.device().unified_memory());
+    vk.poison_new_buffers(true);
+    OpCase c(1000);
+    std::vector<float> hq, hk, hv, hx, hw;
+    Tensor q = c.f32("q", {64, 4, 3}, hq);
+    Tensor k = c.typed("k", Type::F16, {64, 2, 40}, hk);
+    Tensor v = c.typed("v", Type::F16, {64, 2, 40}, hv);
+    Tensor ps = c.i32("pos", {37, 38, 39});
+    Tensor x = c.f32("x", {320, 70}, hx);
+    Tensor w = c.f32("w", {320}, hw);
+    core::AttentionParams p;
+    p.scale = 0.125f;
+    std::vector<Tensor> outs = {c.g.attention(q, k, v, ps, p), c.g.rms_norm(x, w, 1e-6f), c.g.copy(x, Type::Q8_0)};
+    VkRun r = run_cpu_and_vk(c, outs, vk);
+    require_on_vk(r);
+    require_close(r, 1e-2);
+    // Same results as the unified-memory backend, bit for bit (only the copies differ).
+    VkRun u = run_cpu_and_vk(c, outs, *shared);
+    for (size_t i = 0; i < outs.size(); ++i) CHECK(bitwise_equal(r.vk[i], u.vk[i]));
 }
