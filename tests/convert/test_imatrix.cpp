@@ -216,7 +216,7 @@ TEST_CASE("imatrix: a text shorter than one chunk is a clear error", "[convert]"
     CHECK(r.status().message().find("10 tokens, fewer than one chunk of 64") != std::string::npos);
 }
 
-TEST_CASE("imatrix: the file round-trips; llama.cpp GGUF files read; corrupt files are errors", "[convert]") {
+TEST_CASE("imatrix: the file round-trips, llama.cpp GGUF files read, corrupt files are errors", "[convert]") {
     const fs::path dir = scratch("file");
     formats::Imatrix m;
     m.n_tokens = 96;
