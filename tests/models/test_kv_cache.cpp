@@ -109,7 +109,7 @@ TEST_CASE("kv cache: decoding token by token through the ring equals the whole-p
     }
 }
 
-TEST_CASE("context shift: kept keys re-rotated exactly; logits equal a fresh session's where the dropped tokens are out of reach", "[oracle]") {
+TEST_CASE("context shift: kept keys re-rotated exactly, logits equal a fresh session's where the dropped tokens are out of reach", "[oracle]") {
     auto cpu = backends::create_cpu_backend(2);
     struct Case {
         const char * fixture;

@@ -272,7 +272,7 @@ TEST_CASE("vulkan ops: argmax, ties and NaN as the CPU", "[vulkan]") {
     CHECK(r.vk[0] == std::vector<float>{0, 0, 0});
 }
 
-TEST_CASE("vulkan ops: attention (causal, window, soft-cap, GQA, kpos; F32/F16/Q8_0 K/V)", "[vulkan]") {
+TEST_CASE("vulkan ops: attention (causal, window, soft-cap, GQA, kpos: F32/F16/Q8_0 K/V)", "[vulkan]") {
     QUANTA_VK_OR_SKIP(vk);
     struct Case {
         int64_t hd, n_head, n_head_kv, n_q, n_kv;
