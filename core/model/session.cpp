@@ -61,19 +61,19 @@ Status Session::init() {
         owned_weights_.emplace(spec.name, std::move(buf.value()));
     }
 
-    const arch::HParams & hp = model_.hparams();
-    // Sliding-window layers get a ring when it is smaller than the context: n_keep pinned slots,
-    // then room for the window before a chunk's first query plus the chunk itself.
-    bool any_sliding = false;
-    for (int64_t il = 0; il < hp.n_layer; ++il) any_sliding = any_sliding || hp.is_sliding(il);
-    const int64_t ring = hp.sliding_window + options_.n_ubatch - 1;
-    if (any_sliding && hp.sliding_window > 0 && options_.n_keep + ring < options_.n_ctx) {
-        n_swa_ = options_.n_keep + ring;
-        swa_kpos_.assign(size_t(n_swa_), -1);
-    }
+    n_swa_ = ring_slots(model_.hparams(), options_);
+    if (n_swa_ > 0) swa_kpos_.assign(size_t(n_swa_), -1);
     // The KV cache is allocated by the first plan, on the backend whose nodes use each layer's
     // cache (alloc_kv); plan the decode step now so the cache exists from the start.
     return planned(1, false).status();
+}
+
+int64_t Session::ring_slots(const arch::HParams & hp, const SessionOptions & options) {
+    // A ring only where it is smaller than the context.
+    bool any_sliding = false;
+    for (int64_t il = 0; il < hp.n_layer; ++il) any_sliding = any_sliding || hp.is_sliding(il);
+    const int64_t ring = options.n_keep + hp.sliding_window + options.n_ubatch - 1;
+    return any_sliding && hp.sliding_window > 0 && ring < options.n_ctx ? ring : 0;
 }
 
 Status Session::alloc_kv(const DecoderGraph & graph, const core::Executor & ex) {

@@ -35,6 +35,10 @@ struct SessionOptions {
 
 class Session {
 public:
+    // Slots of each sliding-window layer's ring under these options (n_keep pinned slots, then the
+    // window before a chunk's first query plus the chunk), or 0 when every layer keeps n_ctx slots.
+    static int64_t ring_slots(const arch::HParams & hp, const SessionOptions & options);
+
     // `cpu` runs the graphs (and is the fallback when `gpu` is given); both must outlive the session.
     static Result<std::unique_ptr<Session>> create(const Model & model, core::Backend & cpu,
                                                    const SessionOptions & options, core::Backend * gpu = nullptr,

@@ -24,8 +24,12 @@ GpuNeed gpu_need(const model::Model & m, const model::SessionOptions & so) {
     const arch::HParams & hp = m.hparams();
     GpuNeed need;
     need.layer.assign(size_t(hp.n_layer), 0);
-    const int64_t kv = 2 * so.n_ctx * hp.n_head_kv * int64_t(core::type_row_bytes(so.kv_type, hp.head_dim));
-    for (int64_t & b : need.layer) b = kv;
+    // K and V rows per layer: n_ctx, or the ring's slots for sliding-window layers.
+    const int64_t row = hp.n_head_kv * int64_t(core::type_row_bytes(so.kv_type, hp.head_dim));
+    const int64_t ring = model::Session::ring_slots(hp, so);
+    for (int64_t il = 0; il < hp.n_layer; ++il) {
+        need.layer[size_t(il)] = 2 * row * (ring > 0 && hp.is_sliding(il) ? ring : so.n_ctx);
+    }
     for (const arch::TensorSpec & spec : m.specs()) {
         const model::Weight * w = m.find(spec.name);
         if (!w) continue;
