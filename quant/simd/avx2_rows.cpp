@@ -19,25 +19,48 @@ inline void act_rows(const void * a, size_t stride, const BY * (&y)[NR]) {
     for (int r = 0; r < NR; ++r) y[r] = reinterpret_cast<const BY *>(static_cast<const char *>(a) + size_t(r) * stride);
 }
 
-inline __m256 cvt_scales8_x(const BlockQ4_0 * x) {
+// The fp16 scales `d` of eight consecutive blocks as one f32 vector.
+template <typename B>
+inline __m256 cvt_scales8(const B * blocks) {
     alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = x[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-inline __m256 cvt_scales8_x(const BlockQ8_0 * x) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = x[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-inline __m256 cvt_scales8_y(const BlockQ8_0 * y) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = y[k].d;
+    for (int k = 0; k < 8; ++k) h[k] = blocks[k].d;
     return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
 }
 
-template <int NR>
-void dot_rows_q8_0_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
-    const BlockQ8_0 * x = static_cast<const BlockQ8_0 *>(w);
+// What differs between the 32-element types that pair with Q8_0 activations: the weight block
+// unpacked once for all rows, its product with one activation block (8 float lanes), and the
+// single-row block kernel of avx2.cpp for the tail.
+struct Q8_0Part {
+    using Block = BlockQ8_0;
+    struct Unpacked { __m256i q, abs; };
+    static Unpacked unpack(const BlockQ8_0 & b) {
+        const __m256i q = load256(b.qs);
+        return {q, _mm256_sign_epi8(q, q)};
+    }
+    static __m256 product(const Unpacked & u, const BlockQ8_0 & y, __m256i ones) {
+        const __m256i sy = _mm256_sign_epi8(load256(y.qs), u.q);
+        return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u.abs, sy), ones));
+    }
+    static __m256 tail(const BlockQ8_0 & x, const BlockQ8_0 & y) { return q8_0_block(x, y); }
+};
+
+struct Q4_0Part {
+    using Block = BlockQ4_0;
+    using Unpacked = __m256i;
+    static Unpacked unpack(const BlockQ4_0 & b) { return unpack_nibbles_128(b.qs); }
+    static __m256 product(const __m256i & q, const BlockQ8_0 & y, __m256i ones) {
+        const __m256i qy = load256(y.qs), eight = _mm256_set1_epi8(8);
+        const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, qy), _mm256_maddubs_epi16(eight, qy));
+        return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+    }
+    static __m256 tail(const BlockQ4_0 & x, const BlockQ8_0 & y) { return q4_0_block(x, y); }
+};
+
+// One weight row of a 32-element type against NR Q8_0 activation rows; eight blocks share one
+// scale conversion, odd and even blocks accumulate apart as in the single-row kernels.
+template <typename P, int NR>
+void dot_rows_32_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
+    const typename P::Block * x = static_cast<const typename P::Block *>(w);
     const BlockQ8_0 * y[NR];
     act_rows<NR>(a, stride, y);
     const int64_t nb = n / kQK;
@@ -46,15 +69,13 @@ void dot_rows_q8_0_t(const void * w, const void * a, size_t stride, float * out,
     const __m256i ones = _mm256_set1_epi16(1);
     int64_t i = 0;
     for (; i + 8 <= nb; i += 8) {
-        const __m256 dx = cvt_scales8_x(x + i);
+        const __m256 dx = cvt_scales8(x + i);
         __m256 d[NR];
-        for (int r = 0; r < NR; ++r) d[r] = _mm256_mul_ps(dx, cvt_scales8_y(y[r] + i));
+        for (int r = 0; r < NR; ++r) d[r] = _mm256_mul_ps(dx, cvt_scales8(y[r] + i));
         for (int k = 0; k < 8; ++k) {
-            const __m256i qx = load256(x[i + k].qs);
-            const __m256i ax = _mm256_sign_epi8(qx, qx);
+            const typename P::Unpacked u = P::unpack(x[i + k]);
             for (int r = 0; r < NR; ++r) {
-                const __m256i sy = _mm256_sign_epi8(load256(y[r][i + k].qs), qx);
-                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
+                const __m256 p = P::product(u, y[r][i + k], ones);
                 if (k & 1) acc1[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc1[r]);
                 else acc0[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc0[r]);
             }
@@ -62,40 +83,7 @@ void dot_rows_q8_0_t(const void * w, const void * a, size_t stride, float * out,
     }
     for (; i < nb; ++i) {
         for (int r = 0; r < NR; ++r) {
-            acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[r][i].d)), q8_0_block(x[i], y[r][i]), acc0[r]);
-        }
-    }
-    for (int r = 0; r < NR; ++r) out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r]));
-}
-
-template <int NR>
-void dot_rows_q4_0_t(const void * w, const void * a, size_t stride, float * out, int64_t n) {
-    const BlockQ4_0 * x = static_cast<const BlockQ4_0 *>(w);
-    const BlockQ8_0 * y[NR];
-    act_rows<NR>(a, stride, y);
-    const int64_t nb = n / kQK;
-    __m256 acc0[NR], acc1[NR];
-    for (int r = 0; r < NR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        const __m256 dx = cvt_scales8_x(x + i);
-        __m256 d[NR];
-        for (int r = 0; r < NR; ++r) d[r] = _mm256_mul_ps(dx, cvt_scales8_y(y[r] + i));
-        for (int k = 0; k < 8; ++k) {
-            const __m256i q = unpack_nibbles_128(x[i + k].qs);
-            for (int r = 0; r < NR; ++r) {
-                const __m256i qy = load256(y[r][i + k].qs);
-                const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, qy), _mm256_maddubs_epi16(eight, qy));
-                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-                if (k & 1) acc1[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc1[r]);
-                else acc0[r] = _mm256_fmadd_ps(lane(d[r], k), p, acc0[r]);
-            }
-        }
-    }
-    for (; i < nb; ++i) {
-        for (int r = 0; r < NR; ++r) {
-            acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[r][i].d)), q4_0_block(x[i], y[r][i]), acc0[r]);
+            acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[r][i].d)), P::tail(x[i], y[r][i]), acc0[r]);
         }
     }
     for (int r = 0; r < NR; ++r) out[r] = hsum(_mm256_add_ps(acc0[r], acc1[r]));
@@ -187,8 +175,8 @@ void dot_rows_dispatch(const void * w, const void * a, size_t stride, int n_act,
         default: K<4>::run(w, a, stride, out, n); return;
     }
 }
-template <int NR> struct RowsQ8_0 { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q8_0_t<NR>(w, a, s, o, n); } };
-template <int NR> struct RowsQ4_0 { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q4_0_t<NR>(w, a, s, o, n); } };
+template <int NR> struct RowsQ8_0 { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_32_t<Q8_0Part, NR>(w, a, s, o, n); } };
+template <int NR> struct RowsQ4_0 { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_32_t<Q4_0Part, NR>(w, a, s, o, n); } };
 template <int NR> struct RowsQ4_K { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q4_k_t<NR>(w, a, s, o, n); } };
 template <int NR> struct RowsQ6_K { static void run(const void * w, const void * a, size_t s, float * o, int64_t n) { dot_rows_q6_k_t<NR>(w, a, s, o, n); } };
 
