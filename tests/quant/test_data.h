@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "quant/types.h"
+
 namespace quanta::quant::testing {
 
 // Unit Gaussian values.
@@ -40,6 +42,15 @@ inline double rel_rmse(const std::vector<float> & ref, const std::vector<float> 
         den += double(ref[i]) * double(ref[i]);
     }
     return den > 0.0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+// quantize_row then dequantize_row of `x` (one row), with optional per-column importance.
+inline std::vector<float> round_trip(const TypeTraits & t, const std::vector<float> & x, const float * imp = nullptr) {
+    std::vector<uint8_t> q(row_bytes(t.type, int64_t(x.size())));
+    t.quantize_row(x.data(), q.data(), int64_t(x.size()), imp);
+    std::vector<float> y(x.size());
+    t.dequantize_row(q.data(), y.data(), int64_t(x.size()));
+    return y;
 }
 
 }  // namespace quanta::quant::testing

@@ -24,15 +24,6 @@ namespace {
 
 const int kLevels[8] = {-127, -76, -42, -14, 13, 40, 70, 107};
 
-std::vector<float> round_trip(Type type, const std::vector<float> & x) {
-    const TypeTraits & t = traits(type);
-    std::vector<uint8_t> q(row_bytes(type, int64_t(x.size())));
-    t.quantize_row(x.data(), q.data(), int64_t(x.size()), nullptr);
-    std::vector<float> y(x.size());
-    t.dequantize_row(q.data(), y.data(), int64_t(x.size()));
-    return y;
-}
-
 }  // namespace
 
 TEST_CASE("QT3 block layout matches docs/quant-formats.md", "[quant][qt3]") {
@@ -90,12 +81,12 @@ TEST_CASE("QT3 . Q8_KH equals the dot of the decoded rows", "[quant][qt3]") {
 
 TEST_CASE("QT3 beats Q3_K on heavy-tailed data at fewer bits", "[quant][qt3]") {
     const std::vector<float> x = heavy_tailed(512 * 32, 3);
-    const double qt3 = rel_rmse(x, round_trip(Type::QT3, x));
-    const double q3k = rel_rmse(x, round_trip(Type::Q3_K, x));
+    const double qt3 = rel_rmse(x, round_trip(traits(Type::QT3), x));
+    const double q3k = rel_rmse(x, round_trip(traits(Type::Q3_K), x));
     INFO("QT3 " << qt3 << " (3.25 bpw), Q3_K " << q3k << " (3.44 bpw)");
     CHECK(qt3 < q3k);
     const std::vector<float> g = gaussian(512 * 32, 4);
-    CHECK(rel_rmse(g, round_trip(Type::QT3, g)) < 0.20);  // Lloyd-Max 8 levels: 0.186 at known sigma
+    CHECK(rel_rmse(g, round_trip(traits(Type::QT3), g)) < 0.20);  // Lloyd-Max 8 levels: 0.186 at known sigma
 }
 
 TEST_CASE("QT3 and QT2 SIMD kernels equal the reference bit for bit", "[quant][qt3][qt2][simd]") {

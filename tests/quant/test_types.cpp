@@ -14,18 +14,6 @@ using namespace quanta;
 using namespace quanta::quant;
 using namespace quanta::quant::testing;
 
-namespace {
-
-std::vector<float> round_trip(const TypeTraits & t, const std::vector<float> & x, const float * imp = nullptr) {
-    std::vector<uint8_t> q(row_bytes(t.type, int64_t(x.size())));
-    t.quantize_row(x.data(), q.data(), int64_t(x.size()), imp);
-    std::vector<float> y(x.size());
-    t.dequantize_row(q.data(), y.data(), int64_t(x.size()));
-    return y;
-}
-
-}  // namespace
-
 TEST_CASE("traits table is consistent with types.def", "[quant]") {
     REQUIRE(all_types().size() == 21);
     for (const TypeTraits & t : all_types()) {
