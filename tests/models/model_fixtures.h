@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,20 @@ namespace quanta_test {
 
 using namespace quanta;
 namespace fs = std::filesystem;
+
+// Largest |a - b| over n values; a NaN on one side only counts as infinitely far.
+inline double max_abs_diff(const float * a, const float * b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (std::isnan(a[i]) != std::isnan(b[i])) return INFINITY;
+        m = std::max(m, double(std::fabs(a[i] - b[i])));
+    }
+    return m;
+}
+inline double max_abs_diff(const std::vector<float> & a, const std::vector<float> & b) {
+    REQUIRE(a.size() == b.size());
+    return max_abs_diff(a.data(), b.data(), a.size());
+}
 
 inline const char * kFixtures[] = {"llama3", "llama2_linear_tied", "mistral_swa", "qwen2_bias",
                             "qwen3_qknorm", "gemma", "gemma2_softcap", "gemma3_text"};

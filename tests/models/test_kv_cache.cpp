@@ -17,12 +17,6 @@ using namespace quanta_test;
 
 namespace {
 
-double max_abs_diff(const float * a, const float * b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
-
 std::unique_ptr<model::Session> make_session(const model::Model & m, core::Backend & cpu, const model::SessionOptions & so) {
     auto s = model::Session::create(m, cpu, so);
     INFO(s.status().message());
@@ -212,16 +206,16 @@ TEST_CASE("context shift: kept keys re-rotated exactly, logits equal a fresh ses
         INFO(stats.status().message());
         REQUIRE(stats.ok());
         CHECK(stats->stop_reason != "context full");
-        if (stats->stop_reason == "max tokens") CHECK(stats->n_generated == 150);
+        // Greedy on this fixture never samples EOS (checked), so both runs are decided by length.
+        REQUIRE(stats->stop_reason == "max tokens");
+        CHECK(stats->n_generated == 150);
         CHECK(s->n_shifts() >= 2);
         CHECK(s->n_past() <= 48);
 
         auto plain = make_session(*m, *cpu, options(48, 8));
         auto stopped = model::generate(*plain, *tok, prompt, g, [](std::string_view) { return true; });
         REQUIRE(stopped.ok());
-        if (stopped->stop_reason != "eos") {
-            CHECK(stopped->stop_reason == "context full");
-            CHECK(plain->n_past() == 48);
-        }
+        CHECK(stopped->stop_reason == "context full");
+        CHECK(plain->n_past() == 48);
     }
 }

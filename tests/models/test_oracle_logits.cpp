@@ -29,12 +29,6 @@ namespace {
 
 int32_t argmax(const float * x, int64_t n) { return int32_t(std::max_element(x, x + n) - x); }
 
-double max_abs_diff(const float * a, const float * b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
-
 // KL(p_ref || p) of the softmaxes of two logit rows.
 double kl_divergence(const float * ref, const float * got, int64_t n) {
     std::vector<double> lp, lq;

@@ -18,16 +18,6 @@ using namespace quanta_test;
 
 namespace {
 
-double max_abs_diff(const std::vector<float> & a, const std::vector<float> & b) {
-    REQUIRE(a.size() == b.size());
-    double m = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (std::isnan(a[i]) != std::isnan(b[i])) return INFINITY;
-        m = std::max(m, double(std::fabs(a[i] - b[i])));
-    }
-    return m;
-}
-
 std::unique_ptr<model::Session> vk_session(const model::Model & m, core::Backend & cpu, core::Backend & vk, Type kv,
                                            int64_t ubatch = 512) {
     model::SessionOptions so;
