@@ -97,12 +97,19 @@ TEST_CASE("QT3 and QT2 SIMD kernels equal the reference bit for bit", "[quant][q
             const std::vector<float> w = heavy_tailed(size_t(n), uint32_t(40 + nb));
             const std::vector<float> a = gaussian(size_t(n), uint32_t(50 + nb));
             // Rows at an odd 2-byte offset (blocks need 2-byte alignment), activations at +4.
-            std::vector<uint8_t> wbuf(row_bytes(type, n) + 2), abuf(row_bytes(Type::Q8_KH, n) + 4);
+            // Three different activation rows, so the multi-row dot cannot pass by reading one row.
+            const size_t astride = row_bytes(Type::Q8_KH, n);
+            std::vector<uint8_t> wbuf(row_bytes(type, n) + 2), abuf(3 * astride + 4);
             uint8_t * qw = wbuf.data() + 2;
             uint8_t * qa = abuf.data() + 4;
             t.quantize_row(w.data(), qw, n, nullptr);
-            traits(Type::Q8_KH).quantize_row(a.data(), qa, n, nullptr);
-            const float ref = t.dot_row(qw, qa, n);
+            float ref_rows[3];
+            for (int r = 0; r < 3; ++r) {
+                const std::vector<float> ar = r == 0 ? a : gaussian(size_t(n), uint32_t(60 + 10 * nb + r));
+                traits(Type::Q8_KH).quantize_row(ar.data(), qa + size_t(r) * astride, n, nullptr);
+                ref_rows[r] = t.dot_row(qw, qa + size_t(r) * astride, n);
+            }
+            const float ref = ref_rows[0];
             std::vector<float> ref_deq(static_cast<size_t>(n)), got_deq(static_cast<size_t>(n));
             t.dequantize_row(qw, ref_deq.data(), n);
             for (Isa isa : available_isas()) {
@@ -112,8 +119,8 @@ TEST_CASE("QT3 and QT2 SIMD kernels equal the reference bit for bit", "[quant][q
                 if (isa == Isa::Avx2 || isa == Isa::Avx512 || isa == Isa::Avx512Vnni) CHECK(k.isa == Isa::Avx2);
                 CHECK(k.vec_dot(qw, qa, n) == ref);
                 float out[kMaxDotRows];
-                dot_rows(k, qw, qa, 0, 3, out, n);
-                for (int r = 0; r < 3; ++r) CHECK(out[r] == ref);
+                dot_rows(k, qw, qa, astride, 3, out, n);
+                for (int r = 0; r < 3; ++r) CHECK(out[r] == ref_rows[r]);
                 k.dequantize_row(qw, got_deq.data(), n);
                 CHECK(got_deq == ref_deq);
             }
