@@ -68,6 +68,16 @@ Status Session::init() {
     return planned(1, false).status();
 }
 
+core::ExecutorOptions Session::executor_options() const {
+    core::ExecutorOptions eo;
+    eo.cpu = &cpu_;
+    eo.gpu = gpu_;
+    eo.n_gpu_layers = n_gpu_layers_;
+    // Every layer on the GPU: the embedding and the output head go there too.
+    eo.gpu_outside_layers = gpu_ && n_gpu_layers_ >= model_.hparams().n_layer;
+    return eo;
+}
+
 int64_t Session::ring_slots(const arch::HParams & hp, const SessionOptions & options) {
     // A ring only where it is smaller than the context.
     bool any_sliding = false;
@@ -145,12 +155,7 @@ Result<Session::Planned *> Session::planned(int64_t n_tokens, bool all_logits) {
     auto p = std::make_unique<Planned>();
     p->graph = std::move(graph.value());
 
-    core::ExecutorOptions eo;
-    eo.cpu = &cpu_;
-    eo.gpu = gpu_;
-    eo.n_gpu_layers = n_gpu_layers_;
-    // Every layer on the GPU: the embedding and the output head go there too.
-    eo.gpu_outside_layers = gpu_ && n_gpu_layers_ >= model_.hparams().n_layer;
+    core::ExecutorOptions eo = executor_options();
     eo.observer = options_.observer;
     auto ex = core::Executor::create(p->graph.graph, eo);
     if (!ex.ok()) return ex.status();
@@ -334,11 +339,8 @@ Status Session::context_shift() {
     auto graph = build_shift(model_, sh, int64_t(gsrc.size()), int64_t(ssrc.size()));
     if (!graph.ok()) return graph.status();
     ShiftGraph & g = graph.value();
-    core::ExecutorOptions eo;
-    eo.cpu = &cpu_;
-    eo.gpu = gpu_;
-    eo.n_gpu_layers = n_gpu_layers_;
-    auto ex = core::Executor::create(g.graph, eo);
+    // No observer: moving cache rows is not model computation (imatrix watches weights only).
+    auto ex = core::Executor::create(g.graph, executor_options());
     if (!ex.ok()) return ex.status();
     core::Executor & e = *ex.value();
     for (size_t il = 0; il < g.k_cache.size(); ++il) {

@@ -83,7 +83,9 @@ private:
     Status init();
     Result<Planned *> planned(int64_t n_tokens, bool all_logits);
     Status alloc_kv(const DecoderGraph & graph, const core::Executor & ex);
-    int64_t ring_slot(int64_t pos) const;  // sliding-window ring slot of a position
+    int64_t ring_slot(int64_t pos) const;
+    // Placement shared by the decode plans and the context-shift graph (no observer).
+    core::ExecutorOptions executor_options() const;  // sliding-window ring slot of a position
     DecoderShape shape(int64_t n_tokens, bool all_logits) const;
     Result<std::vector<float>> eval_chunks(std::span<const int32_t> tokens, bool all_logits);
 
