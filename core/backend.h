@@ -64,6 +64,8 @@ struct BoundTensor {
         return reinterpret_cast<T *>(static_cast<char *>(buffer->host_data()) + offset);
     }
     int64_t nelements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
+    // Bytes from the first byte to one past the last byte the view touches.
+    size_t extent_bytes() const;
     int64_t nrows() const { return ne[1] * ne[2] * ne[3]; }
 };
 

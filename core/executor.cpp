@@ -84,9 +84,7 @@ Status observe_node(NodeObserver & observer, const Graph & graph, int node_index
             v.data = t.host<const uint8_t>();
             continue;
         }
-        // Bytes from the first to one past the last byte the view touches.
-        size_t extent = size_t(t.ne[0] / type_block_size(t.type) - 1) * size_t(t.nb[0]) + type_block_bytes(t.type);
-        for (int d = 1; d < kMaxDims; ++d) extent += size_t(t.ne[size_t(d)] - 1) * size_t(t.nb[size_t(d)]);
+        const size_t extent = t.extent_bytes();
         staging[size_t(k)].resize(extent);
         QUANTA_TRY(t.buffer->backend().download(*t.buffer, t.offset, staging[size_t(k)].data(), extent));
         v.data = staging[size_t(k)].data();

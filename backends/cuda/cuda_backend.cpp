@@ -20,13 +20,6 @@ bool env_flag(const char * name, bool fallback) {
 }
 
 // Bytes from a tensor's first byte to one past its last (for poisoning an output).
-size_t extent_bytes(const BoundTensor & t) {
-    const int64_t bs = core::type_block_size(t.type);
-    int64_t last = int64_t(core::type_block_bytes(t.type)) + (t.ne[0] / bs - 1) * t.nb[0];
-    for (int i = 1; i < core::kMaxDims; ++i) last += (t.ne[size_t(i)] - 1) * t.nb[size_t(i)];
-    return size_t(last);
-}
-
 template <typename T>
 void append(std::vector<uint8_t> & out, const T & v) {
     const auto * p = reinterpret_cast<const uint8_t *>(&v);
@@ -265,7 +258,7 @@ Status CudaBackend::launch_all(std::span<const core::BoundNode> nodes) {
     for (const core::BoundNode & n : nodes) {
         const KernelEntry * e = table_.find(*n.node);
         if (poison_ && n.node->defines_dst()) {
-            const cudaError_t err = cudaMemsetAsync(dev_ptr(n.dst), 0xFF, extent_bytes(n.dst), stream_);
+            const cudaError_t err = cudaMemsetAsync(dev_ptr(n.dst), 0xFF, n.dst.extent_bytes(), stream_);
             if (err != cudaSuccess) return cuda_error(err, "poisoning the output of " + std::string(core::op_name(n.node->op)));
         }
         e->fn(n, ctx);

@@ -186,7 +186,4 @@ inline const BoundTensor * optional_src(const BoundNode & n, int i) {
 // that broadcasts with another period, or a single row that is too large.
 Status split_rows(const BoundNode & n, uint64_t max_range, const std::function<Status(const BoundNode &)> & f);
 
-// Bytes from a tensor's first byte to one past its last (strides honoured).
-size_t extent_bytes(const BoundTensor & t);
-
 }  // namespace quanta::backends::vulkan

@@ -59,7 +59,7 @@ Status record_get_rows(const BoundNode & nd, Recorder & rec) {
     // A window starts at its first byte aligned down and is rounded up to 4 bytes.
     const uint64_t slack = std::max<uint64_t>(rec.device().limits().minStorageBufferOffsetAlignment, 4) + 4;
     int64_t per = n_rows;
-    if (extent_bytes(table) + slack > limit) {
+    if (table.extent_bytes() + slack > limit) {
         per = limit < slack + row_bytes ? 0 : int64_t((limit - slack - row_bytes) / uint64_t(table.nb[1])) + 1;
         if (per <= 0) {
             return Status::error("vulkan: get_rows: one table row of " + std::to_string(row_bytes) +

@@ -182,7 +182,7 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
     };
     const int64_t max_rows_grid = int64_t(kMaxGroups) * (vec ? kVecRows : kTile);
 
-    const size_t w_extent = extent_bytes(w);
+    const size_t w_extent = w.extent_bytes();
     if (w_extent + window_slack(rec) <= limit && N <= max_rows_grid) {
         View wv;
         QUANTA_VK_ASSIGN(wv, rec.window(*w.buffer, w.offset, w_extent, 1, false));
@@ -227,7 +227,7 @@ Status record_mul_mat(const BoundNode & nd, Recorder & rec) {
     QUANTA_TRY(fits_u32(uint64_t(M) * uint64_t(std::max(x.nb[1], d.nb[1])) / 4, "activation extent (floats)"));
     const bool batched = x.ne[2] * x.ne[3] > 1;
     const uint64_t limit = binding_limit(rec);
-    const uint64_t x_bytes = extent_bytes(x), d_bytes = extent_bytes(d);
+    const uint64_t x_bytes = x.extent_bytes(), d_bytes = d.extent_bytes();
     const uint64_t slack = window_slack(rec);
     if (batched || (x_bytes + slack <= limit && d_bytes + slack <= limit)) {
         return record_tokens(nd, rec, 0, M, true);

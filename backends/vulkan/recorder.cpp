@@ -22,16 +22,6 @@ Status vk_fail(const char * what, VkResult r) {
 
 }  // namespace
 
-size_t extent_bytes(const BoundTensor & t) {
-    const int64_t blk = core::type_block_size(t.type);
-    size_t last = 0;
-    for (int i = 0; i < core::kMaxDims; ++i) {
-        const int64_t n = i == 0 ? t.ne[0] / blk : t.ne[size_t(i)];
-        if (n > 1) last += size_t(n - 1) * size_t(t.nb[size_t(i)]);
-    }
-    return last + core::type_block_bytes(t.type);
-}
-
 Recorder::Recorder(Device & device, VkCommandBuffer cb) : device_(device), cb_(cb) {
     max_range_ = device.info().features.max_storage_buffer_range;
 }
@@ -127,7 +117,7 @@ Result<View> Recorder::tensor(const BoundTensor & t, uint32_t unit, bool write) 
         return Status::error("vulkan: a tensor lives in a buffer of backend '" + std::string(t.buffer->backend().name()) +
                              "', not of this Vulkan device");
     }
-    return make_view(b->vk().buffer, b->vk().bytes, t.offset, extent_bytes(t), unit, write);
+    return make_view(b->vk().buffer, b->vk().bytes, t.offset, t.extent_bytes(), unit, write);
 }
 
 Result<View> Recorder::window(const core::Buffer & buffer, size_t offset, size_t bytes, uint32_t unit, bool write) {
@@ -302,8 +292,8 @@ RecordFn KernelTable::find(const core::Node & node) const {
 Status split_rows(const BoundNode & n, uint64_t max_range, const std::function<Status(const BoundNode &)> & f) {
     const int n_src = std::min(n.node->n_src, core::kMaxSrc);
     // 256: room for the descriptor offset's alignment.
-    bool fits = extent_bytes(n.dst) + 256 <= max_range;
-    for (int i = 0; i < n_src && fits; ++i) fits = extent_bytes(n.src[size_t(i)]) + 256 <= max_range;
+    bool fits = n.dst.extent_bytes() + 256 <= max_range;
+    for (int i = 0; i < n_src && fits; ++i) fits = n.src[size_t(i)].extent_bytes() + 256 <= max_range;
     if (fits) return f(n);
 
     int d = core::kMaxDims - 1;
@@ -320,7 +310,7 @@ Status split_rows(const BoundNode & n, uint64_t max_range, const std::function<S
         if (t.ne[size_t(d)] != total) return;
         BoundTensor one = t;
         one.ne[size_t(d)] = 1;
-        const size_t slice = extent_bytes(one) + 256;
+        const size_t slice = one.extent_bytes() + 256;
         const int64_t step = std::max<int64_t>(t.nb[size_t(d)], 1);
         per = slice > max_range ? 1 : std::min<int64_t>(per, std::max<int64_t>(1, int64_t(max_range - slice) / step + 1));
     };
