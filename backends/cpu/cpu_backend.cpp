@@ -84,25 +84,18 @@ void KernelCtx::fail(const std::string & message) const {
     if (error->empty()) *error = message;
 }
 
-uint64_t KernelTable::key(core::Op op, Type dst, Type src0, Type src1) {
-    return (uint64_t(op) << 48) | (uint64_t(uint32_t(dst) & 0xFFFF) << 32) | (uint64_t(uint32_t(src0) & 0xFFFF) << 16) |
-           uint64_t(uint32_t(src1) & 0xFFFF);
-}
-
 void KernelTable::add(core::Op op, Type dst, Type src0, Type src1, KernelFn fn, WorkFn work) {
-    table_[key(op, dst, src0, src1)] = {fn, work};
+    table_[core::kernel_key(op, dst, src0, src1)] = {fn, work};
 }
 
 const KernelEntry * KernelTable::find(const core::Node & node) const {
-    const Type s0 = node.n_src > 0 ? node.src[0].type : kNone;
-    const Type s1 = node.n_src > 1 ? node.src[1].type : kNone;
-    auto it = table_.find(key(node.op, node.dst.type, s0, s1));
+    auto it = table_.find(core::kernel_key(node));
     return it == table_.end() ? nullptr : &it->second;
 }
 
 bool KernelTable::has_op(core::Op op) const {
     for (const auto & kv : table_) {
-        if ((kv.first >> 48) == uint64_t(op)) return true;
+        if (core::kernel_key_op(kv.first) == op) return true;
     }
     return false;
 }

@@ -15,6 +15,7 @@
 
 #include "backends/cpu/thread_pool.h"
 #include "core/backend.h"
+#include "core/kernel_key.h"
 
 namespace quanta::backends::cpu {
 
@@ -39,8 +40,7 @@ struct KernelCtx {
 using KernelFn = void (*)(const BoundNode & n, const KernelCtx & ctx);
 using WorkFn = size_t (*)(const BoundNode & n, int nth);  // shared scratch bytes; may be null
 
-// Wildcard for "no such source".
-inline constexpr Type kNone = Type(0xFFFF);
+using core::kNone;  // "no such source" in a key
 
 struct KernelEntry {
     KernelFn fn = nullptr;
@@ -55,8 +55,7 @@ public:
     size_t size() const { return table_.size(); }
 
 private:
-    static uint64_t key(core::Op op, Type dst, Type src0, Type src1);
-    std::unordered_map<uint64_t, KernelEntry> table_;
+    std::unordered_map<uint64_t, KernelEntry> table_;  // by core::kernel_key
 };
 
 // One registration function per op family (kernels_*.cpp), called by the CpuBackend constructor.

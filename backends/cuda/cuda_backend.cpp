@@ -70,25 +70,18 @@ CudaBuffer::~CudaBuffer() {
 }
 
 void KernelTable::add(core::Op op, Type dst, Type src0, Type src1, KernelFn fn, ScratchFn scratch, FitsFn fits) {
-    table_[key(op, dst, src0, src1)] = {fn, scratch, fits};
-}
-
-uint64_t KernelTable::key(core::Op op, Type dst, Type src0, Type src1) {
-    return (uint64_t(op) << 48) | (uint64_t(uint32_t(dst) & 0xFFFF) << 32) | (uint64_t(uint32_t(src0) & 0xFFFF) << 16) |
-           uint64_t(uint32_t(src1) & 0xFFFF);
+    table_[core::kernel_key(op, dst, src0, src1)] = {fn, scratch, fits};
 }
 
 const KernelEntry * KernelTable::find(const core::Node & node) const {
-    const Type s0 = node.n_src > 0 ? node.src[0].type : kNone;
-    const Type s1 = node.n_src > 1 ? node.src[1].type : kNone;
-    auto it = table_.find(key(node.op, node.dst.type, s0, s1));
+    auto it = table_.find(core::kernel_key(node));
     if (it == table_.end()) return nullptr;
     if (it->second.fits && !it->second.fits(node)) return nullptr;
     return &it->second;
 }
 
 bool KernelTable::has(core::Op op, Type dst, Type src0, Type src1) const {
-    return table_.count(key(op, dst, src0, src1)) != 0;
+    return table_.count(core::kernel_key(op, dst, src0, src1)) != 0;
 }
 
 Status CudaBackend::cuda_error(cudaError_t err, const std::string & what) const {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "core/backend.h"
+#include "core/kernel_key.h"
 
 namespace quanta::backends::cuda {
 
@@ -77,7 +78,7 @@ using ScratchFn = size_t (*)(const BoundNode & n, int sm_count);  // may be null
 using FitsFn = bool (*)(const core::Node & node);
 
 // Wildcard for "no such source".
-inline constexpr Type kNone = Type(0xFFFF);
+using core::kNone;  // "no such source" in a key
 
 struct KernelEntry {
     KernelFn fn = nullptr;
@@ -95,8 +96,7 @@ public:
     bool has(core::Op op, Type dst, Type src0, Type src1) const;  // by types alone (docs, tests)
 
 private:
-    static uint64_t key(core::Op op, Type dst, Type src0, Type src1);
-    std::unordered_map<uint64_t, KernelEntry> table_;
+    std::unordered_map<uint64_t, KernelEntry> table_;  // by core::kernel_key
 };
 
 // One registration function per op family (ops/*.cu), called by the CudaBackend constructor.
