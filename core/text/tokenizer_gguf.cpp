@@ -46,13 +46,9 @@ void boundaries(const std::string & s, std::vector<size_t> & out) {
     out.push_back(s.size());
 }
 
-void gemma_pipeline(TokenizerData & d) {
-    d.normalizer = {NormalizerStep{NormalizerKind::kReplace, " ", "\xE2\x96\x81"}};
-    PreTokenizerStep split;
-    split.kind = PreTokenizerKind::kSplit;
-    split.pattern = " ";
-    split.behavior = SplitBehavior::kMergedWithPrevious;
-    d.pre_tokenizer = {split};
+// SentencePiece-style decoding shared by the Gemma and llama GGUF tokenizers: "▁" back to a
+// space, <0xNN> pieces back to bytes, then the pieces joined.
+std::vector<DecoderStep> spm_decoder() {
     DecoderStep rep;
     rep.kind = DecoderKind::kReplace;
     rep.pattern = "\xE2\x96\x81";
@@ -61,7 +57,17 @@ void gemma_pipeline(TokenizerData & d) {
     bf.kind = DecoderKind::kByteFallback;
     DecoderStep fuse;
     fuse.kind = DecoderKind::kFuse;
-    d.decoder = {rep, bf, fuse};
+    return {rep, bf, fuse};
+}
+
+void gemma_pipeline(TokenizerData & d) {
+    d.normalizer = {NormalizerStep{NormalizerKind::kReplace, " ", "\xE2\x96\x81"}};
+    PreTokenizerStep split;
+    split.kind = PreTokenizerKind::kSplit;
+    split.pattern = " ";
+    split.behavior = SplitBehavior::kMergedWithPrevious;
+    d.pre_tokenizer = {split};
+    d.decoder = spm_decoder();
     d.byte_fallback = true;
     d.fuse_unk = true;
 }
@@ -210,19 +216,12 @@ Result<TokenizerData> tokenizer_from_gguf_keys(const FlatMetadata & md, std::str
         meta.prepend_scheme = PrependScheme::kFirst;
         meta.split = false;
         d.pre_tokenizer = {meta};
-        DecoderStep rep;
-        rep.kind = DecoderKind::kReplace;
-        rep.pattern = "\xE2\x96\x81";
-        rep.content = " ";
-        DecoderStep bf;
-        bf.kind = DecoderKind::kByteFallback;
-        DecoderStep fuse;
-        fuse.kind = DecoderKind::kFuse;
-        DecoderStep strip;
+        DecoderStep strip;  // the space the Metaspace step prepended to the first word
         strip.kind = DecoderKind::kStrip;
         strip.pattern = " ";
         strip.start = 1;
-        d.decoder = {rep, bf, fuse, strip};
+        d.decoder = spm_decoder();
+        d.decoder.push_back(strip);
         d.byte_fallback = true;
         d.fuse_unk = true;
         if (d.unk_id < 0) d.unk_id = vocab.find("<unk>");
