@@ -120,15 +120,7 @@ Status GgufReader::parse() {
         t.offset = data_offset_ + rel_offsets[i];
         t.data = bytes_.data() + t.offset;
     }
-    std::vector<size_t> order(tensors_.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
-    for (size_t i = 1; i < order.size(); ++i) {
-        const TensorView & a = tensors_[order[i - 1]];
-        const TensorView & b = tensors_[order[i]];
-        if (a.offset + a.size > b.offset)
-            return Status::error(ctx + ": tensors '" + printable(a.name) + "' and '" + printable(b.name) + "' overlap");
-    }
+    if (std::string overlap = overlap_error(tensors_); !overlap.empty()) return Status::error(ctx + ": " + overlap);
     return ok_status();
 }
 

@@ -163,16 +163,7 @@ Status QntReader::parse(const QntOpenOptions & options) {
     if (r.remaining() != 0)
         return r.error(std::to_string(r.remaining()) + " unexpected bytes after the tensor directory");
 
-    // Overlap check: sort offsets and compare neighbours.
-    std::vector<size_t> order(tensors_.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
-    for (size_t i = 1; i < order.size(); ++i) {
-        const TensorView & a = tensors_[order[i - 1]];
-        const TensorView & b = tensors_[order[i]];
-        if (a.offset + a.size > b.offset)
-            return fail("tensors '" + printable(a.name) + "' and '" + printable(b.name) + "' overlap");
-    }
+    if (std::string overlap = overlap_error(tensors_); !overlap.empty()) return fail(overlap);
     return ok_status();
 }
 

@@ -129,7 +129,6 @@ Status SafetensorsFile::parse() {
     for (auto it = header->begin(); it != header->end(); ++it) n_tensors += it.key() != "__metadata__";
     names_.reserve(n_tensors);
     tensors_.reserve(n_tensors);
-    std::vector<std::pair<uint64_t, uint64_t>> ranges;
     for (auto it = header->begin(); it != header->end(); ++it) {
         const std::string & name = it.key();
         if (name == "__metadata__") {
@@ -188,21 +187,8 @@ Status SafetensorsFile::parse() {
         t.data = bytes_.data() + t.offset;
         by_name_.emplace(t.name, tensors_.size());  // names are unique: parse_json refused duplicates
         tensors_.push_back(t);
-        if (size > 0) ranges.emplace_back(begin, end);
     }
-    std::sort(ranges.begin(), ranges.end());
-    for (size_t i = 1; i < ranges.size(); ++i) {
-        if (ranges[i - 1].second > ranges[i].first) {
-            std::string a, b;
-            for (const auto & t : tensors_) {
-                if (t.offset == data_offset_ + ranges[i - 1].first && t.size > 0 && a.empty())
-                    a = std::string(t.name);
-                else if (t.offset == data_offset_ + ranges[i].first && t.size > 0 && b.empty())
-                    b = std::string(t.name);
-            }
-            return Status::error(ctx + ": tensors '" + printable(a) + "' and '" + printable(b) + "' overlap");
-        }
-    }
+    if (std::string overlap = overlap_error(tensors_); !overlap.empty()) return Status::error(ctx + ": " + overlap);
     return ok_status();
 }
 

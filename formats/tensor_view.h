@@ -3,7 +3,9 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "quant/types.h"
 
@@ -28,5 +30,9 @@ struct TensorView {
 
     int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
+
+// "tensors 'a' and 'b' overlap" for the first two whose byte ranges [offset, offset + size)
+// intersect (empty tensors never do), or "" when none do: every reader refuses such a file.
+std::string overlap_error(const std::vector<TensorView> & tensors);
 
 }  // namespace quanta::formats

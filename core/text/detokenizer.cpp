@@ -14,19 +14,6 @@ namespace quanta::text {
 
 namespace {
 
-void replace_all(std::string & s, const std::string & from, const std::string & to) {
-    if (from.empty() || s.find(from) == std::string::npos) return;
-    std::string out;
-    size_t prev = 0;
-    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + from.size())) {
-        out.append(s, prev, p - prev);
-        out.append(to);
-        prev = p + from.size();
-    }
-    out.append(s, prev, std::string::npos);
-    s.swap(out);
-}
-
 int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;

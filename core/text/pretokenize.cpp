@@ -149,6 +149,8 @@ void apply_behavior(std::vector<Span> & spans, SplitBehavior b, bool invert) {
     spans.swap(out);
 }
 
+}  // namespace
+
 void replace_all(std::string & s, std::string_view from, std::string_view to) {
     if (from.empty() || s.find(from) == std::string::npos) return;
     std::string out;
@@ -162,8 +164,6 @@ void replace_all(std::string & s, std::string_view from, std::string_view to) {
     out.append(s, prev, std::string::npos);
     s.swap(out);
 }
-
-}  // namespace
 
 Status compile_pre_tokenizer(TokenizerImpl & t) {
     const auto & steps = t.data.pre_tokenizer;

@@ -13,6 +13,9 @@
 
 namespace quanta::text {
 
+// Replaces every occurrence of `from` in s by `to` (nothing when `from` is empty).
+void replace_all(std::string & s, std::string_view from, std::string_view to);
+
 // String-keyed map that accepts string_view lookups without allocating.
 struct StringHash {
     using is_transparent = void;
