@@ -80,7 +80,7 @@ timeout 120 cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_CO
     -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_PREFIX_PATH="$P/usr" -DPKG_CONFIG_EXECUTABLE="$P/usr/bin/pkgconf" \
     "${vk_args[@]}" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; say "configure failed"; exit 1; }
 grep "quanta:" "$OUT/configure.log"
-targets=(quanta synth_model test_backends_cuda)
+targets=(quanta synth_model test_backends_cuda test_quant)
 grep -q "Vulkan=ON" "$OUT/configure.log" && targets+=(test_backends_vulkan)
 tb=$(date +%s)
 timeout 300 ninja -C $B -j"$JOBS" "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -40; say "build failed"; exit 1; }
@@ -98,6 +98,14 @@ for label in cuda vulkan; do
     [ "$skipped" -gt 0 ] && grep -m3 "QUANTA_SKIP" "$OUT/ctest-$label.log"
     row "ctest" "$label" "-" "-" "-" "-" "rc $rc: $summary, $skipped skipped"
 done
+
+# ---- 2b. the host CPU's SIMD kernels: GPU hosts usually have AVX-512 (VNNI), which the 2-core
+# development VM lacks, so this is where the AVX-512 kernels are held to the scalar reference.
+say "host CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); AVX-512 flags: $(grep -m1 -o -w 'avx512f\|avx512bw\|avx512vl\|avx512_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+timeout 90 $B/tests/test_quant "[simd]" > "$OUT/simd.log" 2>&1
+rc=$?
+say "test_quant [simd]: rc $rc, $(grep -m1 'cpu_isa_level' "$OUT/simd.log"), $(tail -2 "$OUT/simd.log" | head -1)"
+row "cpu-simd" "-" "-" "-" "-" "-" "rc $rc $(grep -m1 -o 'cpu_isa_level = [a-z0-9]*' "$OUT/simd.log")"
 
 # ---- 3. compute-sanitizer -------------------------------------------------------------------
 if command -v compute-sanitizer > /dev/null && [ "$(left)" -gt 250 ]; then
