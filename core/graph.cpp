@@ -165,8 +165,11 @@ Tensor GraphBuilder::get_rows(Tensor table, Tensor ids) {
     return add_node(Op::GetRows, Type::F32, {table.ne[0], ids.ne[0]}, {table, ids}, NoParams{});
 }
 
-Tensor GraphBuilder::mul_mat(Tensor w, Tensor x) {
+Tensor GraphBuilder::mul_mat(Tensor w, Tensor x, MulMatParams p) {
     if (!usable({w, x})) return invalid();
+    if (p.act_bits != 8 && p.act_bits != 16) {
+        return fail("core: mul_mat: activation bits " + std::to_string(p.act_bits) + " must be 8 or 16");
+    }
     if (w.type == kI32 || !w.rows_contiguous()) {
         return fail("core: mul_mat: weights " + sh(w) + " must be a number type with packed rows");
     }
@@ -184,7 +187,7 @@ Tensor GraphBuilder::mul_mat(Tensor w, Tensor x) {
     if (x.ne[2] % w.ne[2] != 0 || x.ne[3] % w.ne[3] != 0) {
         return fail("core: mul_mat: batch dims of activations " + sh(x) + " are not multiples of the weights' " + sh(w));
     }
-    return add_node(Op::MulMat, Type::F32, {w.ne[1], x.ne[1], x.ne[2], x.ne[3]}, {w, x}, NoParams{});
+    return add_node(Op::MulMat, Type::F32, {w.ne[1], x.ne[1], x.ne[2], x.ne[3]}, {w, x}, p);
 }
 
 Tensor GraphBuilder::binary(Op op, Tensor a, Tensor b) {

@@ -86,7 +86,7 @@ public:
 
     // ---- ops (see core/ops.def for the shapes) ------------------------------------------------
     Tensor get_rows(Tensor table, Tensor ids);
-    Tensor mul_mat(Tensor w, Tensor x);
+    Tensor mul_mat(Tensor w, Tensor x, MulMatParams p = {});  // p.act_bits 8 or 16 (see MulMatParams)
     Tensor add(Tensor a, Tensor b);
     Tensor mul(Tensor a, Tensor b);
     Tensor scale(Tensor x, float s);

@@ -28,6 +28,14 @@ int op_min_arity(Op op);  // the fewest: op_arity minus its optional trailing so
 
 struct NoParams {};
 
+// Precision of a mul_mat's activations. 8: a backend may round each activation row to 8-bit
+// blocks (the CPU backend's dot_with types: Q8_0 / Q8_1 per 32 values, Q8_K per 256). 16: at least
+// ~15 bits per value (the CPU backend splits each row into two 8-bit rows, x ~ hi + lo, and adds
+// both dots; docs/backends.md). Backends that keep activations in f32 (Vulkan, CUDA) meet both.
+struct MulMatParams {
+    int32_t act_bits = 8;  // 8 or 16
+};
+
 struct ScaleParams {
     float s = 1.0f;
 };
@@ -81,7 +89,7 @@ struct SoftCapParams {
     float cap = 30.0f;
 };
 
-using OpParams = std::variant<NoParams, ScaleParams, RmsNormParams, RopeParams, AttentionParams, SoftMaxParams,
+using OpParams = std::variant<NoParams, MulMatParams, ScaleParams, RmsNormParams, RopeParams, AttentionParams, SoftMaxParams,
                               GeluParams, GluParams, SoftCapParams>;
 
 }  // namespace quanta::core

@@ -12,6 +12,14 @@
 // shares: on a loaded machine a descheduled thread would otherwise hold up the whole node, and a
 // tile's arithmetic does not depend on which thread computes it, so the bits stay the same.
 // GQA: activation batch i2 uses weight batch i2 / (B2 / b2).
+// 16-bit activations (MulMatParams::act_bits 16, `--act-bits 16`): each activation row becomes two
+// consecutive dot_with rows, hi = q(x) and lo = q((x - deq(hi)) * 2^8), and a dot is
+// dot(w, hi) + dot(w, lo) * 2^-8. The residual is at most half a step of hi, so lo re-spends the
+// full 8 bits of each block on it: ~15 bits per value with the same quantizer and SIMD dots, no
+// per-type code. The 2^8 keeps lo's values in hi's range (an fp16 block scale of a tiny residual
+// would be subnormal); a power of two, so the rescale is exact. Laid out as consecutive rows, a
+// multi-row dot decodes each weight block once for hi and lo (2 tokens per call instead of 4).
+// Types whose dot_with is F32 are unaffected.
 // Diagnostic (accuracy studies, bench/RESULTS.md): QUANTA_F32_DOT=q5_0,q8_0,... makes weights of
 // those types keep f32 activations (each weight row decoded to f32, f32 dot) instead of the
 // quantized dot_with activations, so the error of activation quantization can be measured per type.
@@ -67,6 +75,14 @@ bool needs_conversion(const BoundNode & n, const RowCodec & c) {
     return !(n.src[1].type == Type::F32 && (c.dot_with == Type::F32 || forced_f32(n)));
 }
 
+// dot_with rows per activation row: 2 (hi, lo) for 16-bit activations of a quantized dot_with, else 1.
+int64_t act_split(const BoundNode & n, const RowCodec & c) {
+    const bool split = n.node->params<core::MulMatParams>().act_bits == 16 && c.dot_with != Type::F32 && !forced_f32(n);
+    return split ? 2 : 1;
+}
+constexpr float kLoScale = 256.0f;           // lo = q(residual * kLoScale)
+constexpr float kLoUnscale = 1.0f / kLoScale;  // exact: a power of two
+
 // F16 weights against many tokens: a weight row is widened to f32 once per tile and reused for
 // kTileM f32 dots, instead of converting it again inside every dot. (Also any weight type under
 // QUANTA_F32_DOT.)
@@ -78,7 +94,9 @@ constexpr size_t kCounterBytes = 64;
 static_assert(sizeof(std::atomic<int64_t>) <= kCounterBytes);
 
 size_t act_bytes(const BoundNode & n, const RowCodec & c) {
-    return needs_conversion(n, c) ? align64(size_t(n.src[1].nrows()) * core::type_row_bytes(c.dot_with, n.src[1].ne[0])) : 0;
+    return needs_conversion(n, c)
+               ? align64(size_t(n.src[1].nrows() * act_split(n, c)) * core::type_row_bytes(c.dot_with, n.src[1].ne[0]))
+               : 0;
 }
 
 size_t w_mul_mat(const BoundNode & n, int nth) {
@@ -95,6 +113,8 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
     const int64_t K = x.ne[0], N = w.ne[1], M = x.ne[1], B2 = x.ne[2], B3 = x.ne[3];
     const bool convert = needs_conversion(n, c);
     const size_t arb = core::type_row_bytes(c.dot_with, K);
+    const int64_t split = act_split(n, c);  // dot_with rows per activation row (hi, lo)
+    const size_t tok_bytes = size_t(split) * arb;
     auto * next_tile = reinterpret_cast<std::atomic<int64_t> *>(ctx.work);
     char * act = ctx.work + kCounterBytes;
     char * per_thread = act + act_bytes(n, c);
@@ -106,6 +126,9 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
 
     if (convert) {
         float * tmp = reinterpret_cast<float *>(per_thread + size_t(ctx.ith) * 2 * align64(size_t(K) * sizeof(float)));
+        // The second per-thread row (widened weights, used only after the barrier) holds the residual.
+        float * resid = tmp + align64(size_t(K) * sizeof(float)) / sizeof(float);
+        const RowCodec * hi_codec = split == 2 ? row_codec(c.dot_with) : nullptr;
         for_each_row(x, ctx, [&](int64_t r, int64_t i1, int64_t i2, int64_t i3) {
             const char * src = row_ptr(x, i1, i2, i3);
             const float * f = reinterpret_cast<const float *>(src);
@@ -113,9 +136,14 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
                 vec().f16_to_f32(reinterpret_cast<const uint16_t *>(src), tmp, K);
                 f = tmp;
             }
-            char * dst = act + size_t(r) * arb;
+            char * dst = act + size_t(r) * tok_bytes;
             if (c.dot_with == Type::F32) std::memcpy(dst, f, size_t(K) * sizeof(float));
             else c.quantize_dot_with(f, dst, K, nullptr);
+            if (split == 2) {
+                hi_codec->to_f32(dst, resid, K);
+                for (int64_t i = 0; i < K; ++i) resid[i] = (f[i] - resid[i]) * kLoScale;
+                c.quantize_dot_with(resid, dst + arb, K, nullptr);
+            }
         });
         ctx.barrier();
     }
@@ -140,22 +168,26 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
                 else if (widen) c.to_f32(wrow, wide, K);
                 int64_t im = tm * kTileM;
                 if (convert && c.dot_rows) {
-                    // Quantized activations of one batch are consecutive rows of arb bytes: one call
-                    // decodes the weight row once for up to kMaxDotRows tokens (same floats as dot).
+                    // Quantized activations of one batch are consecutive rows of arb bytes (hi, lo per
+                    // token when split): one call decodes the weight row once for up to kMaxDotRows
+                    // rows (same floats as dot).
+                    const int64_t per_call = quant::kMaxDotRows / split;
                     float res[quant::kMaxDotRows];
-                    for (; im < m_end; im += quant::kMaxDotRows) {
-                        const int cnt = int(std::min<int64_t>(quant::kMaxDotRows, m_end - im));
-                        c.dot_rows(wrow, act + size_t(((i3 * B2 + i2) * M + im)) * arb, arb, cnt, res, K);
+                    for (; im < m_end; im += per_call) {
+                        const int cnt = int(std::min<int64_t>(per_call, m_end - im));
+                        c.dot_rows(wrow, act + size_t(((i3 * B2 + i2) * M + im)) * tok_bytes, arb, int(cnt * split), res, K);
                         for (int r = 0; r < cnt; ++r) {
                             *reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + (im + r) * d.nb[1] + i2 * d.nb[2] +
-                                                       i3 * d.nb[3]) = res[r];
+                                                       i3 * d.nb[3]) = split == 2 ? res[2 * r] + res[2 * r + 1] * kLoUnscale : res[r];
                         }
                     }
                 }
                 for (; im < m_end; ++im) {
-                    const char * arow = convert ? act + size_t(((i3 * B2 + i2) * M + im)) * arb : row_ptr(x, im, i2, i3);
+                    const char * arow = convert ? act + size_t(((i3 * B2 + i2) * M + im)) * tok_bytes : row_ptr(x, im, i2, i3);
                     float * out = reinterpret_cast<float *>(d.host<char>() + in * d.nb[0] + im * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]);
-                    *out = widen ? vo.dot_f32(wide, reinterpret_cast<const float *>(arow), K) : c.dot(wrow, arow, K);
+                    if (widen) *out = vo.dot_f32(wide, reinterpret_cast<const float *>(arow), K);
+                    else if (split == 2) *out = c.dot(wrow, arow, K) + c.dot(wrow, arow + arb, K) * kLoUnscale;
+                    else *out = c.dot(wrow, arow, K);
                 }
             }
         }

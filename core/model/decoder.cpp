@@ -23,7 +23,9 @@ core::RopeParams rope_params(const arch::HParams & hp, int64_t il) {
 // Builds one graph; weights become externals named as in the tensor table.
 class Builder {
 public:
-    Builder(const Model & m, const DecoderShape & s, DecoderGraph & out) : m_(m), hp_(m.hparams()), s_(s), out_(out) {}
+    Builder(const Model & m, const DecoderShape & s, DecoderGraph & out) : m_(m), hp_(m.hparams()), s_(s), out_(out) {
+        mm_.act_bits = s.act_bits;
+    }
 
     Tensor w(const std::string & name) {
         auto it = out_.weights.find(name);
@@ -41,7 +43,7 @@ public:
 
     Tensor norm(Tensor x, const std::string & name) { return g_.rms_norm(x, w(name), hp_.norm_eps); }
     Tensor linear(Tensor x, int64_t il, const char * weight, const char * bias) {
-        Tensor y = g_.mul_mat(w(blk(il, weight)), x);
+        Tensor y = g_.mul_mat(w(blk(il, weight)), x, mm_);
         return has(blk(il, bias)) ? y + w(blk(il, bias)) : y;
     }
 
@@ -74,13 +76,13 @@ public:
         Tensor a = g_.attention(q, g_.reshape(kc, {hd, hp_.n_head_kv, n_slots}),
                                 g_.reshape(vc, {hd, hp_.n_head_kv, n_slots}), out_.pos, ap,
                                 ring ? out_.swa_kpos : Tensor{});
-        return g_.mul_mat(w(blk(il, "attn_output.weight")), g_.reshape(a, {hd * hp_.n_head, n}));
+        return g_.mul_mat(w(blk(il, "attn_output.weight")), g_.reshape(a, {hd * hp_.n_head, n}), mm_);
     }
 
     Tensor ffn(Tensor x, int64_t il) {
-        Tensor gate = g_.mul_mat(w(blk(il, "ffn_gate.weight")), x);
-        Tensor up = g_.mul_mat(w(blk(il, "ffn_up.weight")), x);
-        return g_.mul_mat(w(blk(il, "ffn_down.weight")), g_.glu(gate, up, hp_.activation));
+        Tensor gate = g_.mul_mat(w(blk(il, "ffn_gate.weight")), x, mm_);
+        Tensor up = g_.mul_mat(w(blk(il, "ffn_up.weight")), x, mm_);
+        return g_.mul_mat(w(blk(il, "ffn_down.weight")), g_.glu(gate, up, hp_.activation), mm_);
     }
 
     // Pre-norm residual block; Gemma 2/3 also norm each branch's output (post-norms).
@@ -120,7 +122,7 @@ public:
         if (!s_.all_logits && n > 1) x = g_.slice(x, 1, n - 1, n);
         x = norm(x, "output_norm.weight");
         const std::string head = m_.has("output.weight") ? "output.weight" : "token_embd.weight";
-        Tensor logits = g_.mul_mat(w(head), x);
+        Tensor logits = g_.mul_mat(w(head), x, mm_);
         if (hp_.final_softcap > 0.0f) logits = g_.soft_cap(logits, hp_.final_softcap);
         g_.mark_output(logits);
         out_.logits = logits;
@@ -136,6 +138,7 @@ private:
     const arch::HParams & hp_;
     const DecoderShape & s_;
     DecoderGraph & out_;
+    core::MulMatParams mm_;  // every weight mul_mat: the session's activation precision
     core::GraphBuilder g_;
 };
 

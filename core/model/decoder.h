@@ -19,6 +19,7 @@ struct DecoderShape {
                               //   ring; the session picks each token's slot and tracks the positions)
     Type kv_type = Type::F16;
     bool all_logits = false;  // logits of every token (perplexity, oracle tests) or only the last
+    int32_t act_bits = 8;     // activation precision of every weight mul_mat (core::MulMatParams): 8 or 16
 };
 
 // The graph and its external tensors, which the caller binds before running.

@@ -30,6 +30,10 @@ Result<std::unique_ptr<Session>> Session::create(const Model & model, core::Back
         return Status::error("session: n_keep " + std::to_string(options.n_keep) + " must be in [0, n_ctx " +
                              std::to_string(options.n_ctx) + ")");
     }
+    if (options.activation_bits != 8 && options.activation_bits != 16) {
+        return Status::error("session: activation bits " + std::to_string(options.activation_bits) +
+                             " must be 8 (fast) or 16 (transformers-level accuracy)");
+    }
     if (options.kv_type == Type::Q8_0 && model.hparams().head_dim % 32 != 0) {
         return Status::error("session: a q8_0 KV cache needs head_dim (" + std::to_string(model.hparams().head_dim) +
                              ") to be a multiple of 32 (its block size); use --cache-type f16");
@@ -110,6 +114,7 @@ DecoderShape Session::shape(int64_t n_tokens, bool all_logits) const {
     s.n_swa = n_swa_;
     s.kv_type = options_.kv_type;
     s.all_logits = all_logits;
+    s.act_bits = int32_t(options_.activation_bits);
     return s;
 }
 

@@ -30,6 +30,9 @@ struct SessionOptions {
     Type kv_type = Type::F16;   // F32, F16 or Q8_0
     int64_t n_keep = 0;         // tokens a context shift keeps at the start (BOS, system prompt)
     bool context_shift = false; // eval() shifts the context when full instead of failing
+    int activation_bits = 8;    // mul_mat activation precision (core::MulMatParams): 8 rounds each CPU
+                                //   activation row to 8-bit blocks (llama.cpp's choice, fastest); 16 adds a
+                                //   second 8-bit row for the residual (~15 bits, transformers-level logits)
     core::NodeObserver * observer = nullptr;  // optional analysis hook on every planned graph (imatrix)
 };
 

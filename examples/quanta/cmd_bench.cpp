@@ -114,9 +114,9 @@ void add_bench_command(CLI::App & app) {
         getrusage(RUSAGE_SELF, &ru);
 
         const std::string threads = a.threads > 0 ? std::to_string(a.threads) : "physical-core";
-        std::printf("model: %s (%s, %lld layers, %.1f MiB file), backend %s, %s threads\n", a.model.c_str(),
-                    std::string(arch::arch_name(hp.arch)).c_str(), (long long)hp.n_layer,
-                    double(m->model->file().file_size()) / 1048576.0, a.backend.c_str(), threads.c_str());
+        std::printf("model: %s (%s, %lld layers, %.1f MiB file), backend %s, %s threads, %d-bit activations\n",
+                    a.model.c_str(), std::string(arch::arch_name(hp.arch)).c_str(), (long long)hp.n_layer,
+                    double(m->model->file().file_size()) / 1048576.0, a.backend.c_str(), threads.c_str(), a.act_bits);
         if (!pp.empty()) {
             Spread s = spread(pp);
             std::printf("pp%-5lld %8.1f tok/s  (min %.1f, max %.1f, %d runs)\n", (long long)n_prompt, s.median, s.min, s.max, reps);

@@ -90,6 +90,16 @@ void add_model_options(CLI::App * sub, ModelArgs & a) {
             },
             "N|all|auto"));
     sub->add_option("--cache-type", a.cache_type, "KV cache type: f16, q8_0 or f32")->check(CLI::IsMember({"f16", "q8_0", "f32"}));
+    sub->add_option("--act-bits", a.act_bits,
+                    "CPU mul_mat activation precision: 8 (default, fastest; rounds activations to 8-bit blocks as "
+                    "llama.cpp does) or 16 (a second 8-bit row for the residual: logits match transformers, "
+                    "slower prompt processing)")
+        ->check(CLI::Validator(
+            [](std::string & v) -> std::string {
+                if (v == "8" || v == "16") return {};
+                return "--act-bits takes 8 or 16 (got '" + v + "')";
+            },
+            "8|16"));
 }
 
 void add_context_shift_options(CLI::App * sub, ModelArgs & a) {
@@ -141,6 +151,7 @@ Result<LoadedModel> load_model(const ModelArgs & a) {
     so.n_ubatch = a.n_ubatch;
     so.kv_type = a.cache_type == "f32" ? Type::F32 : a.cache_type == "q8_0" ? Type::Q8_0 : Type::F16;
     so.context_shift = a.context_shift;
+    so.activation_bits = a.act_bits;
     so.n_keep = a.context_shift ? std::min(a.n_keep, a.n_ctx - 1) : 0;
     int n_gpu = 0;
     if (out.gpu) {

@@ -1,5 +1,5 @@
 // examples/quanta/model_args.h — the options every model-running subcommand shares (-m, -c, -t,
-// --backend, --ngl, --cache-type, --ubatch) and the code that opens a model with them.
+// --backend, --ngl, --cache-type, --ubatch, --act-bits) and the code that opens a model with them.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -24,6 +24,7 @@ struct ModelArgs {
     int device = 0;
     std::string ngl;  // --ngl: "" or "all" (every layer when a GPU backend is given), "auto", or a count
     std::string cache_type = "f16";
+    int act_bits = 8;            // --act-bits: mul_mat activation precision, 8 or 16 (SessionOptions::activation_bits)
     bool context_shift = false;  // --context-shift: drop the oldest half of the context when full
     int64_t n_keep = 1;          // --keep: tokens a context shift keeps at the start (BOS)
 };
