@@ -248,8 +248,9 @@ Status CudaBackend::launch_all(std::span<const core::BoundNode> nodes) {
     ctx.scratch_size = scratch_size_;
     ctx.error = error_word_;
     ctx.sm_count = sm_count_;
-    for (const core::BoundNode & n : nodes) {
-        const KernelEntry * e = table_.find(*n.node);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        const core::BoundNode & n = nodes[i];
+        const KernelEntry * e = entries_[i];
         if (poison_ && n.node->defines_dst()) {
             const cudaError_t err = cudaMemsetAsync(dev_ptr(n.dst), 0xFF, n.dst.extent_bytes(), stream_);
             if (err != cudaSuccess) return cuda_error(err, "poisoning the output of " + std::string(core::op_name(n.node->op)));
@@ -265,8 +266,10 @@ Status CudaBackend::run(std::span<const core::BoundNode> nodes) {
     if (nodes.empty()) return ok_status();
     cudaSetDevice(device_);
     size_t need = 0;
+    entries_.clear();
     for (const core::BoundNode & n : nodes) {
         const KernelEntry * e = table_.find(*n.node);
+        entries_.push_back(e);
         if (!e) return Status::error(name_ + ": no kernel for " + std::string(core::op_name(n.node->op)));
         for (int i = -1; i < n.node->n_src; ++i) {
             const BoundTensor & t = i < 0 ? n.dst : n.src[size_t(i)];
@@ -279,8 +282,9 @@ Status CudaBackend::run(std::span<const core::BoundNode> nodes) {
     }
     QUANTA_TRY(ensure_scratch(need));
 
+    if (!graphs_) return launch_all(nodes);
     std::vector<uint8_t> sig = signature(nodes);
-    const bool same = graphs_ && sig == last_signature_;
+    const bool same = sig == last_signature_;
     if (!same) {
         drop_graph();
         capture_failed_ = false;

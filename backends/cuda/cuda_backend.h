@@ -51,7 +51,7 @@ public:
 
 private:
     CudaBackend(int device, std::string name);
-    Status launch_all(std::span<const core::BoundNode> nodes);
+    Status launch_all(std::span<const core::BoundNode> nodes);  // with entries_ filled by run()
     Status ensure_scratch(size_t bytes);
     void drop_graph();
     void forget_graph() {
@@ -72,6 +72,7 @@ private:
     char * scratch_ = nullptr;
     size_t scratch_size_ = 0;
     KernelTable table_;
+    std::vector<const KernelEntry *> entries_;  // run(): the kernel of each node, looked up once
     bool poison_ = false;
     bool graphs_ = true;
     std::vector<uint8_t> last_signature_;
