@@ -2,9 +2,13 @@
 // quant/), for the layout tests of QT3 and QT2.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "quant/types.h"
+#include "tests/quant/test_data.h"
 
 namespace quanta::quant::testing {
 
@@ -39,6 +43,33 @@ inline void doc_put_scale(uint8_t * lo, uint8_t * hi, uint8_t * signs, int j, in
     lo[j / 2] = uint8_t(lo[j / 2] | ((m & 0xF) << (4 * (j % 2))));
     hi[j / 4] = uint8_t(hi[j / 4] | ((m >> 4) << (2 * (j % 4))));
     if (neg) signs[j / 8] = uint8_t(signs[j / 8] | (1 << (j % 8)));
+}
+
+// dot_row of a QT row (heavy-tailed weights, seed) against a Q8_KH row (Gaussian, seed + 1), next
+// to the plain double dot of the two decoded rows: the rotation is orthonormal, so they agree.
+struct DecodedDot {
+    double got = 0.0;        // dot_row
+    double plain = 0.0;      // sum of decoded weight x decoded activation
+    double magnitude = 0.0;  // sum of their absolute products (the tolerance's scale)
+    double exact = 0.0;      // sum of the unquantized weight x activation
+};
+inline DecodedDot dot_vs_decoded(Type type, int64_t n, uint32_t seed) {
+    const std::vector<float> w = heavy_tailed(size_t(n), seed);
+    const std::vector<float> a = gaussian(size_t(n), seed + 1);
+    std::vector<uint8_t> qw(row_bytes(type, n)), qa(row_bytes(Type::Q8_KH, n));
+    traits(type).quantize_row(w.data(), qw.data(), n, nullptr);
+    traits(Type::Q8_KH).quantize_row(a.data(), qa.data(), n, nullptr);
+    std::vector<float> dw(static_cast<size_t>(n)), da(static_cast<size_t>(n));
+    traits(type).dequantize_row(qw.data(), dw.data(), n);
+    traits(Type::Q8_KH).dequantize_row(qa.data(), da.data(), n);
+    DecodedDot r;
+    for (size_t i = 0; i < size_t(n); ++i) {
+        r.plain += double(dw[i]) * double(da[i]);
+        r.magnitude += std::fabs(double(dw[i]) * double(da[i]));
+        r.exact += double(w[i]) * double(a[i]);
+    }
+    r.got = double(traits(type).dot_row(qw.data(), qa.data(), n));
+    return r;
 }
 
 }  // namespace quanta::quant::testing

@@ -66,21 +66,8 @@ TEST_CASE("QT2 block layout matches docs/quant-formats.md", "[quant][qt2]") {
 }
 
 TEST_CASE("QT2 . Q8_KH equals the dot of the decoded rows", "[quant][qt2]") {
-    const int64_t n = 512 * 5;
-    const std::vector<float> w = heavy_tailed(size_t(n), 31);
-    const std::vector<float> a = gaussian(size_t(n), 32);
-    std::vector<uint8_t> qw(row_bytes(Type::QT2, n)), qa(row_bytes(Type::Q8_KH, n));
-    traits(Type::QT2).quantize_row(w.data(), qw.data(), n, nullptr);
-    traits(Type::Q8_KH).quantize_row(a.data(), qa.data(), n, nullptr);
-    std::vector<float> dw(static_cast<size_t>(n)), da(static_cast<size_t>(n));
-    traits(Type::QT2).dequantize_row(qw.data(), dw.data(), n);
-    traits(Type::Q8_KH).dequantize_row(qa.data(), da.data(), n);
-    double plain = 0.0, mag = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        plain += double(dw[size_t(i)]) * double(da[size_t(i)]);
-        mag += std::fabs(double(dw[size_t(i)]) * double(da[size_t(i)]));
-    }
-    CHECK(std::fabs(double(traits(Type::QT2).dot_row(qw.data(), qa.data(), n)) - plain) <= 1e-5 * mag);
+    const DecodedDot r = dot_vs_decoded(Type::QT2, 512 * 5, 31);
+    CHECK(std::fabs(r.got - r.plain) <= 1e-5 * r.magnitude);
 }
 
 TEST_CASE("QT2 stays within 5% of Q2_K's error on heavy-tailed data at fewer bits", "[quant][qt2]") {

@@ -11,31 +11,14 @@
 
 #include "quant/fp.h"
 #include "quant/types.h"
+#include "tests/quant/qt_doc.h"
 #include "tests/quant/test_data.h"
 
 using namespace quanta;
 using namespace quanta::quant;
+using namespace quanta::quant::testing;
 
 namespace {
-
-// R^T x per the doc: Walsh-Hadamard butterflies, then element i times S_i / 16, S_i = -1 when
-// bit 31 of the i-th LCG state (s = s * 1664525 + 1013904223, seed 0x51A7E5) is set.
-void doc_unrotate(double * x) {
-    for (int h = 1; h < 256; h *= 2) {
-        for (int i = 0; i < 256; i += 2 * h) {
-            for (int j = i; j < i + h; ++j) {
-                const double a = x[j], b = x[j + h];
-                x[j] = a + b;
-                x[j + h] = a - b;
-            }
-        }
-    }
-    uint32_t s = 0x51A7E5u;
-    for (int i = 0; i < 256; ++i) {
-        s = s * 1664525u + 1013904223u;
-        x[i] *= ((s >> 31) ? -1.0 : 1.0) / 16.0;
-    }
-}
 
 const int kGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
@@ -77,24 +60,9 @@ TEST_CASE("QT4 block layout matches docs/quant-formats.md", "[quant][qt4]") {
 }
 
 TEST_CASE("QT4 rotation is orthonormal: dot in the rotated domain equals the plain dot", "[quant][qt4]") {
-    const int64_t n = 512 * 6;
-    const std::vector<float> w = testing::heavy_tailed(size_t(n), 11);
-    const std::vector<float> a = testing::gaussian(size_t(n), 12);
-    std::vector<uint8_t> qw(row_bytes(Type::QT4, n)), qa(row_bytes(Type::Q8_KH, n));
-    traits(Type::QT4).quantize_row(w.data(), qw.data(), n, nullptr);
-    traits(Type::Q8_KH).quantize_row(a.data(), qa.data(), n, nullptr);
-    std::vector<float> dw(static_cast<size_t>(n)), da(static_cast<size_t>(n));
-    traits(Type::QT4).dequantize_row(qw.data(), dw.data(), n);
-    traits(Type::Q8_KH).dequantize_row(qa.data(), da.data(), n);
-    double plain = 0.0, mag = 0.0, exact = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        plain += double(dw[size_t(i)]) * double(da[size_t(i)]);
-        mag += std::fabs(double(dw[size_t(i)]) * double(da[size_t(i)]));
-        exact += double(w[size_t(i)]) * double(a[size_t(i)]);
-    }
-    const float got = traits(Type::QT4).dot_row(qw.data(), qa.data(), n);
-    CHECK(std::fabs(double(got) - plain) <= 1e-5 * mag);
+    const DecodedDot r = dot_vs_decoded(Type::QT4, 512 * 6, 11);
+    CHECK(std::fabs(r.got - r.plain) <= 1e-5 * r.magnitude);
     // And the quantized dot is close to the exact one (4-bit weights, 8-bit activations).
-    INFO("quantized " << got << " exact " << exact << " magnitude " << mag);
-    CHECK(std::fabs(double(got) - exact) <= 0.05 * mag);
+    INFO("quantized " << r.got << " exact " << r.exact << " magnitude " << r.magnitude);
+    CHECK(std::fabs(r.got - r.exact) <= 0.05 * r.magnitude);
 }
