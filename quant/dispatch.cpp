@@ -77,6 +77,7 @@ void fill(Isa isa, IsaKernels & k) {
 #if defined(QUANTA_HAVE_X86_SIMD)
     if (isa == Isa::Avx2) fill_kernels_avx2(k);
     if (isa == Isa::Avx2) fill_qt_avx2(k);
+    if (isa == Isa::Avx2) fill_matvec_avx2(k);
     if (isa == Isa::Avx512) fill_kernels_avx512(k);
     if (isa == Isa::Avx512Vnni) fill_kernels_avx512vnni(k);
 #endif
@@ -93,7 +94,7 @@ Table build(Isa level) {
     std::array<QuantizeRowFn, kMaxTypeId> quant{};
     Table t;
     for (const TypeTraits & tr : all_types()) {
-        t.by_id[tr.id] = Kernels{nullptr, tr.dot_row, nullptr, tr.dequantize_row, Isa::Scalar};
+        t.by_id[tr.id] = Kernels{nullptr, tr.dot_row, nullptr, nullptr, tr.dequantize_row, Isa::Scalar};
         quant[tr.id] = tr.quantize_row;
     }
     for (int l = 1; l <= int(level); ++l) {
@@ -103,9 +104,10 @@ Table build(Isa level) {
         fill(isa, *k);
         for (const TypeTraits & tr : all_types()) {
             if (k->dot[tr.id]) {
-                // A multi-row kernel only pairs with the single-row kernel of its own ISA.
+                // Multi-row kernels only pair with the single-row kernel of their own ISA.
                 t.by_id[tr.id].vec_dot = k->dot[tr.id];
                 t.by_id[tr.id].vec_dot_rows = k->dot_rows[tr.id];
+                t.by_id[tr.id].vec_dot_wrows = k->dot_wrows[tr.id];
                 t.by_id[tr.id].isa = isa;
             }
             if (k->dequantize[tr.id]) t.by_id[tr.id].dequantize_row = k->dequantize[tr.id];

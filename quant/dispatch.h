@@ -10,6 +10,8 @@
 // vec_dot bit for bit where it accumulates in the reference order (K-quants: exact int32 per
 // super-block), else within float rounding (Q8_0-paired types and F16/F32 sum lanes in another
 // order). tests/quant/test_simd.cpp holds every compiled ISA to this.
+// Decode (one activation row, many weight rows) runs through mat_vec() below: several weight rows
+// per call share the activation loads and the activation-side work.
 // Alignment: rows need only the alignment of their block struct (2 bytes; 4 for F32, Q8_K,
 // Q8_KH), as in a GGUF / .qnt mapping; kernels use unaligned vector loads.
 #pragma once
@@ -32,6 +34,9 @@ inline std::string_view cpu_isa() { return isa_name(cpu_isa_level()); }
 // capped by QUANTA_ISA like cpu_isa_level().
 std::span<const Isa> available_isas();
 
+// Weight rows w + r * w_stride (r < n_w, 1..kMaxMatVecRows) . one activation row a of n elements.
+using MatVecFn = void (*)(const void * w, size_t w_stride, int n_w, const void * a, float * out, int64_t n);
+
 struct Kernels {
     // f32 activations (n values, n a multiple of the block size) -> a row of traits(type).dot_with.
     // Same bytes as traits(dot_with).quantize_row; the importance argument is ignored.
@@ -41,6 +46,10 @@ struct Kernels {
     // Weight row . up to kMaxDotRows activation rows (prompt processing); null where the ISA has
     // no multi-row kernel for the type: call dot_rows() below, which falls back to vec_dot.
     DotRowsFn vec_dot_rows;
+    // Up to kMaxMatVecRows weight rows . one activation row (decode); null where the ISA has no
+    // such kernel for the type: call mat_vec() below, which falls back to vec_dot. Optional
+    // software prefetch of the weight rows: QUANTA_MV_PREFETCH=<bytes ahead> (default off).
+    MatVecFn vec_dot_wrows;
     // Weight row -> f32.
     DequantizeRowFn dequantize_row;
     Isa isa;  // the ISA vec_dot comes from (lower when the chosen ISA has no kernel for the type)
@@ -52,6 +61,7 @@ const Kernels & kernels(Type type);
 const Kernels & kernels(Type type, Isa isa);
 
 constexpr int kMaxDotRows = 4;
+constexpr int kMaxMatVecRows = 4;
 
 // out[k] = k.vec_dot(weights, activations + k * act_stride, n) for k < n_act (1..kMaxDotRows),
 // through the multi-row kernel when there is one (same floats, fewer weight decodes).
@@ -62,6 +72,27 @@ inline void dot_rows(const Kernels & k, const void * weights, const void * activ
         return;
     }
     for (int r = 0; r < n_act; ++r) out[r] = k.vec_dot(weights, static_cast<const char *>(activations) + size_t(r) * act_stride, n);
+}
+
+// out[r] = weight row r (weights + r * w_stride) . activation, r < n_rows (any count): groups of
+// kMaxMatVecRows rows through the mat-vec kernel where there is one, else vec_dot per row. Same
+// contract against the reference as vec_dot (bit for bit for the exact-integer types; the Q4_0
+// kernel sums in another float order than vec_dot), and a row's bits never depend on which rows
+// share its call.
+inline void mat_vec(const Kernels & k, const void * weights, size_t w_stride, int64_t n_rows, const void * activation,
+                    float * out, int64_t n) {
+    const char * w = static_cast<const char *>(weights);
+    int64_t r = 0;
+    if (k.vec_dot_wrows) {
+        for (; r + kMaxMatVecRows <= n_rows; r += kMaxMatVecRows) {
+            k.vec_dot_wrows(w + size_t(r) * w_stride, w_stride, kMaxMatVecRows, activation, out + r, n);
+        }
+        if (r < n_rows) {
+            k.vec_dot_wrows(w + size_t(r) * w_stride, w_stride, int(n_rows - r), activation, out + r, n);
+            return;
+        }
+    }
+    for (; r < n_rows; ++r) out[r] = k.vec_dot(w + size_t(r) * w_stride, activation, n);
 }
 
 }  // namespace quanta::quant

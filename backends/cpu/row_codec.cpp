@@ -39,13 +39,17 @@ Table build() {
         const quant::Kernels & k = quant::kernels(tr.type);
         c.dot = k.vec_dot ? k.vec_dot : tr.dot_row;
         c.dot_rows = k.vec_dot_rows;
+        c.dot_wrows = k.vec_dot_wrows;
         c.to_f32 = k.dequantize_row ? k.dequantize_row : tr.dequantize_row;
         c.from_f32 = tr.quantize_row;
         c.quantize_dot_with = nullptr;
         if (tr.dot_with != Type::F32) {
             c.quantize_dot_with = k.quantize_activations ? k.quantize_activations : quant::traits(tr.dot_with).quantize_row;
         }
-        if (tr.type == Type::F32 || tr.type == Type::F16) c.dot_rows = nullptr;  // the backend's own dots below
+        if (tr.type == Type::F32 || tr.type == Type::F16) {  // the backend's own dots below
+            c.dot_rows = nullptr;
+            c.dot_wrows = nullptr;
+        }
         if (tr.type == Type::F32) {
             c.dot = dot_f32;
             c.to_f32 = f32_to_f32;

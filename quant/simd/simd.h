@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include "quant/dispatch.h"
 #include "quant/types.h"
 
 namespace quanta::quant {
@@ -17,6 +18,7 @@ struct IsaKernels {
     QuantizeRowFn quantize[kMaxTypeId] = {};
     DotRowFn dot[kMaxTypeId] = {};
     DotRowsFn dot_rows[kMaxTypeId] = {};  // must equal dot[t] bit for bit on every row
+    MatVecFn dot_wrows[kMaxTypeId] = {};  // several weight rows . one activation row (see mat_vec())
     DequantizeRowFn dequantize[kMaxTypeId] = {};
 };
 
@@ -24,6 +26,7 @@ struct IsaKernels {
 void fill_kernels_avx2(IsaKernels & k);
 void fill_rows_avx2(IsaKernels & k);  // called by fill_kernels_avx2
 void fill_qt_avx2(IsaKernels & k);    // QT3 / QT2 (avx2_qt.cpp), called by dispatch.cpp
+void fill_matvec_avx2(IsaKernels & k);  // mat-vec kernels (avx2_matvec.cpp), called by dispatch.cpp
 void fill_kernels_avx512(IsaKernels & k);
 void fill_kernels_avx512vnni(IsaKernels & k);
 // Defined only in aarch64 builds.

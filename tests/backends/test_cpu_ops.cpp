@@ -79,6 +79,34 @@ TEST_CASE("mul_mat: every weight type / odd shapes / GQA broadcast / strided act
     }
 }
 
+TEST_CASE("mul_mat: one token (decode mat-vec path) / every weight type / GQA broadcast", "[cpu][ops]") {
+    // M = 1 takes the mat-vec branch of the tile loop (4 weight rows per quant call where quant has a
+    // mat-vec kernel); N = 37 leaves partial groups at the end of each 16-row tile and of the matrix.
+    for (Type wt : weight_types()) {
+        INFO("weight type " << core::type_name(wt));
+        const int64_t bs = std::max(quant::traits(wt).block_size, quant::traits(quant::traits(wt).dot_with).block_size);
+        const int64_t K = bs == 1 ? 96 : 3 * bs;
+        const int64_t N = 37, b2 = 2, B2 = 4;
+        OpCase c(uint32_t(wt) + 29);
+        std::vector<float> w, x;
+        Tensor tw = c.typed("w", wt, {K, N, b2}, w);
+        Tensor tx = c.f32("x", {K, 1, B2}, x);
+        std::vector<float> got = run_1_and_2(c, c.g.mul_mat(tw, tx));
+        const Type vt = quant::traits(wt).dot_with;
+        std::vector<double> ref(static_cast<size_t>(N * B2));
+        for (int64_t i2 = 0; i2 < B2; ++i2) {
+            std::vector<float> xr = round_trip(vt, &x[size_t(i2 * K)], K);
+            for (int64_t n = 0; n < N; ++n) {
+                double s = 0;
+                const float * wr = &w[size_t(((i2 / (B2 / b2)) * N + n) * K)];
+                for (int64_t k = 0; k < K; ++k) s += double(wr[k]) * double(xr[size_t(k)]);
+                ref[size_t(i2 * N + n)] = s;
+            }
+        }
+        CHECK(rel_max_err(got, ref) < (vt == Type::Q8_1 ? 1e-3 : 2e-4));
+    }
+}
+
 TEST_CASE("mul_mat: f16 activations and many tokens (tiled path)", "[cpu][ops]") {
     const int64_t K = 64, N = 37, M = 133;
     OpCase c(5);

@@ -169,3 +169,76 @@ TEST_CASE("multi-row dots equal the single-row dot bit for bit", "[quant][simd]"
         }
     }
 }
+
+// Decode: mat_vec() (weight rows in groups through the mat-vec kernel) against the scalar reference
+// under vec_dot's contract (bit for bit for the exact-integer types, else within float rounding),
+// and each row's result independent of how many rows share its call and where the group starts.
+TEST_CASE("mat-vec kernels equal the scalar reference, whatever rows share a call", "[quant][simd]") {
+    for (Isa isa : available_isas()) {
+        for (const TypeTraits & t : all_types()) {
+            const Kernels & k = kernels(t.type, isa);
+            const TypeTraits & at = traits(t.dot_with);
+            for (int64_t blocks : {1, 3, 9}) {
+                // 32-element types: 3, 9 or 27 blocks (tails and 8-block groups); others 1, 3, 9 blocks.
+                const int64_t n = blocks * t.block_size * (t.block_size == 1 ? 40 : 1) * (t.block_size == 32 ? 3 : 1);
+                INFO("isa " << isa_name(isa) << " type " << t.name << " n " << n << " mat-vec kernel " << (k.vec_dot_wrows != nullptr));
+                // Nine weight rows (two full groups and a tail of one), stride = row + 2 or 4 bytes so
+                // consecutive rows are only block-struct aligned; every buffer is offset 4 bytes.
+                constexpr int64_t kRows = 9;
+                const size_t rb = row_bytes(t.type, n), stride = rb + (t.block_bytes % 4 == 0 ? 4 : 2);
+                std::vector<uint32_t> wstore((stride * size_t(kRows)) / 4 + 4);
+                uint8_t * ws = reinterpret_cast<uint8_t *>(wstore.data()) + 4;
+                std::vector<std::vector<uint8_t>> wrows;
+                for (int64_t r = 0; r < kRows; ++r) {
+                    std::vector<std::vector<uint8_t>> rows = weight_rows(t, n, uint32_t(n * 31 + r));
+                    wrows.push_back(std::move(rows[size_t(r) % rows.size()]));  // quantized and raw rows alternate
+                    std::memcpy(ws + size_t(r) * stride, wrows.back().data(), rb);
+                }
+                const std::vector<float> af = gaussian(size_t(n), uint32_t(n) + 17);
+                std::vector<uint8_t> qa_ref(row_bytes(at.type, n));
+                at.quantize_row(af.data(), qa_ref.data(), n, nullptr);
+                std::vector<uint32_t> astore(qa_ref.size() / 4 + 4);
+                uint8_t * act = reinterpret_cast<uint8_t *>(astore.data()) + 4;
+                std::memcpy(act, qa_ref.data(), qa_ref.size());
+                std::vector<float> da(static_cast<size_t>(n)), dw(static_cast<size_t>(n));
+                at.dequantize_row(qa_ref.data(), da.data(), n);
+
+                float all[kRows];
+                mat_vec(k, ws, stride, kRows, act, all, n);
+                for (int64_t r = 0; r < kRows; ++r) {
+                    INFO("row " << r);
+                    const float ref = t.dot_row(wrows[size_t(r)].data(), qa_ref.data(), n);
+                    if (dot_is_exact(t.type) || k.isa == Isa::Scalar) {
+                        CHECK(f32_bits(all[r]) == f32_bits(ref));
+                    } else {
+                        t.dequantize_row(wrows[size_t(r)].data(), dw.data(), n);
+                        double mag = 0.0;
+                        for (int64_t i = 0; i < n; ++i) mag += std::fabs(double(dw[size_t(i)]) * double(da[size_t(i)]));
+                        INFO("reference " << ref << " mat_vec " << all[r] << " magnitude " << mag);
+                        CHECK(std::fabs(double(ref) - double(all[r])) <= 2e-6 * mag + 1e-30);
+                    }
+                }
+                // Fewer rows, and groups starting at every row: the same bits per row.
+                for (int64_t first = 0; first < kRows; ++first) {
+                    for (int64_t rows = 1; first + rows <= kRows; ++rows) {
+                        float out[kRows + 1];
+                        out[rows] = 12345.0f;  // must stay untouched
+                        mat_vec(k, ws + size_t(first) * stride, stride, rows, act, out, n);
+                        for (int64_t r = 0; r < rows; ++r) CHECK(f32_bits(out[r]) == f32_bits(all[first + r]));
+                        CHECK(out[rows] == 12345.0f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the x86 CPU has mat-vec kernels for the decode types", "[quant][simd]") {
+    // A silent fallback to vec_dot would pass the bit-exact test above: require the kernels where
+    // the AVX2 level was chosen (the AVX-512 levels pair their own vec_dot and may have none).
+    if (cpu_isa_level() != Isa::Avx2) QUANTA_SKIP("quant ISA is " << cpu_isa() << ", not avx2");
+    for (Type t : {Type::Q4_0, Type::QT4}) {
+        INFO(traits(t).name);
+        CHECK(kernels(t).vec_dot_wrows != nullptr);
+    }
+}

@@ -1,0 +1,270 @@
+// quant/simd/avx2_matvec.cpp — AVX2 mat-vec kernels (decode): up to kMaxMatVecRows weight rows
+// against one activation row per call (quant::mat_vec, the CPU backend's M == 1 path).
+//
+// In decode every weight byte is read once, so a kernel only has to consume weights faster than a
+// core's share of the memory bandwidth (~11.5 GB/s on the 2-vCPU VM), with room to spare so its
+// compute hides under the memory stream. What several rows per call save is the per-row work that
+// depends on the activation alone, and, for Q4_0, half of the nibble unpacking (two rows per
+// register). Kernels exist where they measured faster than vec_dot per row (bench_matvec
+// --in-cache-only, bench/RESULTS.md): Q4_0 and QT4. Q8_0 (22-24 GB/s per core either way) and
+// Q4_K (4 rows per call spilled registers: 12.8 vs 14.4 GB/s) keep vec_dot through mat_vec().
+// Exactness: QT4 sums exactly in int32 and applies dot_qt4's float expression (bit for bit equal
+// to the reference, like vec_dot); Q4_0 sums each block's pairs exactly and accumulates in float
+// lanes in another order than vec_dot (within float rounding of the reference). Either way a row's
+// result does not depend on the other rows of its call (tests/quant/test_simd.cpp).
+#include <cstdlib>
+#include <cstring>
+
+#include "quant/kquants.h"
+#include "quant/legacy.h"
+#include "quant/qt4.h"
+#include "quant/simd/avx2_blocks.h"
+#include "quant/simd/simd.h"
+
+namespace quanta::quant {
+
+namespace {
+
+using namespace x86;
+
+template <typename B, int NR>
+inline void weight_rows(const void * w, size_t stride, const B * (&x)[NR]) {
+    for (int r = 0; r < NR; ++r) x[r] = reinterpret_cast<const B *>(static_cast<const char *>(w) + size_t(r) * stride);
+}
+
+template <typename B>
+inline __m256 cvt_scales8(const B * blocks) {
+    alignas(16) uint16_t h[8];
+    for (int k = 0; k < 8; ++k) h[k] = blocks[k].d;
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
+}
+
+// Software prefetch of each weight row QUANTA_MV_PREFETCH bytes ahead (read once, at fill time;
+// default 0 = off: the hardware prefetchers follow the row streams, and on the shared VM no
+// difference could be measured; the switch is kept for the idle-machine comparison).
+int g_prefetch = 0;
+inline void prefetch(const void * p) { _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0); }
+// Prefetch the cache lines of [p + ahead, p + ahead + bytes).
+inline void prefetch_span(const void * p, int bytes) {
+    if (g_prefetch == 0) return;
+    const char * c = static_cast<const char *>(p) + g_prefetch;
+    for (int off = 0; off < bytes; off += 64) prefetch(c + off);
+}
+
+// ---- Q4_0 . Q8_0 -------------------------------------------------------------------------------
+
+// Q4_0, two weight rows per register: one block of row a (low 128-bit lane) and of row b (high
+// lane) are loaded together, so the 16 packed bytes of each fill half a register and one unpack
+// (and, shift, and) serves both rows; the activation block is broadcast to both lanes, its low 16
+// elements against the low nibbles and its high 16 against the high nibbles. Levels stay unsigned
+// (maddubs needs one unsigned operand) and the -8 offset is subtracted as 8 x the activation's
+// pair sums (shared by all rows): exact int16, |lane| <= 4 * 8 * 127. After madd each lane holds
+// the exact int32 sum of 8 elements; the scale vector [d_a d_y x4 | d_b d_y x4] of block k is one
+// in-lane shuffle of the 8 blocks' scales, converted 8 at a time. Row a's floats never depend on
+// row b, so every row gets the same result whichever rows share its call (odd counts pair a row
+// with itself). Within float rounding of the reference (another summation order than vec_dot).
+struct Q4_0PairAct {
+    __m256i lo, hi, eight;  // y[0..15] and y[16..31] in both lanes; 8 x their pair sums
+};
+
+inline Q4_0PairAct q4_0_pair_act(const BlockQ8_0 & y) {
+    const __m256i lo = _mm256_broadcastsi128_si256(load128(y.qs)), hi = _mm256_broadcastsi128_si256(load128(y.qs + 16));
+    const __m256i e = _mm256_set1_epi8(8);
+    return {lo, hi, _mm256_add_epi16(_mm256_maddubs_epi16(e, lo), _mm256_maddubs_epi16(e, hi))};
+}
+
+inline __m256 q4_0_pair_product(const BlockQ4_0 & a, const BlockQ4_0 & b, const Q4_0PairAct & y, __m256i m4, __m256i ones) {
+    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a.qs)), load128(b.qs), 1);
+    const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    const __m256i p16 = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, y.lo), _mm256_maddubs_epi16(hi, y.hi)), y.eight);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+}
+
+inline float hsum128(__m128 v) {
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    v = _mm_add_ss(v, _mm_movehdup_ps(v));
+    return _mm_cvtss_f32(v);
+}
+
+// NP row pairs: pair p is rows pa[p], pb[p].
+template <int NP>
+void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, const void * act, float * oa, float * ob, int64_t n) {
+    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(act);
+    const int64_t nb = n / kQK;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc0[NP], acc1[NP];
+    for (int p = 0; p < NP; ++p) acc0[p] = acc1[p] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        const __m256 dy = cvt_scales8(y + i);
+        __m256 t0[NP], t1[NP];  // [d_a d_y, blocks 0..3 | d_b d_y, blocks 0..3], blocks 4..7
+        for (int p = 0; p < NP; ++p) {
+            prefetch_span(xa[p] + i, int(8 * sizeof(BlockQ4_0)));
+            if (xb[p] != xa[p]) prefetch_span(xb[p] + i, int(8 * sizeof(BlockQ4_0)));
+            const __m256 da = _mm256_mul_ps(cvt_scales8(xa[p] + i), dy);
+            const __m256 db = xb[p] == xa[p] ? da : _mm256_mul_ps(cvt_scales8(xb[p] + i), dy);
+            t0[p] = _mm256_permute2f128_ps(da, db, 0x20);
+            t1[p] = _mm256_permute2f128_ps(da, db, 0x31);
+        }
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const Q4_0PairAct ya = q4_0_pair_act(y[i + k]);
+            for (int p = 0; p < NP; ++p) {
+                const __m256 prod = q4_0_pair_product(xa[p][i + k], xb[p][i + k], ya, m4, ones);
+                const __m256 t = k < 4 ? t0[p] : t1[p];
+                __m256 sc;
+                switch (k & 3) {
+                    case 0: sc = _mm256_permute_ps(t, 0x00); break;
+                    case 1: sc = _mm256_permute_ps(t, 0x55); break;
+                    case 2: sc = _mm256_permute_ps(t, 0xAA); break;
+                    default: sc = _mm256_permute_ps(t, 0xFF); break;
+                }
+                if (k & 1) acc1[p] = _mm256_fmadd_ps(sc, prod, acc1[p]);
+                else acc0[p] = _mm256_fmadd_ps(sc, prod, acc0[p]);
+            }
+        }
+    }
+    for (; i < nb; ++i) {
+        const Q4_0PairAct ya = q4_0_pair_act(y[i]);
+        const float dy = fp16(y[i].d);
+        for (int p = 0; p < NP; ++p) {
+            const __m256 sc = _mm256_set_m128(_mm_set1_ps(fp16(xb[p][i].d) * dy), _mm_set1_ps(fp16(xa[p][i].d) * dy));
+            acc0[p] = _mm256_fmadd_ps(sc, q4_0_pair_product(xa[p][i], xb[p][i], ya, m4, ones), acc0[p]);
+        }
+    }
+    for (int p = 0; p < NP; ++p) {
+        const __m256 s = _mm256_add_ps(acc0[p], acc1[p]);
+        oa[p] = hsum128(_mm256_castps256_ps128(s));
+        ob[p] = hsum128(_mm256_extractf128_ps(s, 1));
+    }
+}
+
+void wrows_q4_0(const void * w, size_t stride, int n_w, const void * a, float * out, int64_t n) {
+    const BlockQ4_0 * x[kMaxMatVecRows] = {};
+    for (int r = 0; r < n_w; ++r) x[r] = reinterpret_cast<const BlockQ4_0 *>(static_cast<const char *>(w) + size_t(r) * stride);
+    float discard[2];
+    if (n_w >= 3) {
+        const BlockQ4_0 * xa[2] = {x[0], x[2]};
+        const BlockQ4_0 * xb[2] = {x[1], n_w == 4 ? x[3] : x[2]};
+        float oa[2], ob[2];
+        q4_0_pairs<2>(xa, xb, a, oa, ob, n);
+        out[0] = oa[0];
+        out[1] = ob[0];
+        out[2] = oa[1];
+        if (n_w == 4) out[3] = ob[1];
+        return;
+    }
+    const BlockQ4_0 * xa[1] = {x[0]};
+    const BlockQ4_0 * xb[1] = {n_w == 2 ? x[1] : x[0]};
+    q4_0_pairs<1>(xa, xb, a, out, n_w == 2 ? out + 1 : discard, n);
+}
+
+// ---- QT4 . Q8_KH --------------------------------------------------------------------------------
+
+// One 32-byte load of QT4 indices covers sub-blocks j and j+1: its low nibbles are elements
+// 32j+0..15 (low 128-bit lane) and 32(j+1)+0..15 (high lane), its high nibbles 32j+16..31 and
+// 32(j+1)+16..31. The activation is arranged the same way once per call (Arranged below), so each
+// row pays one load, three unpack ops and one scale shuffle per two sub-blocks.
+// Products: |level| from a table of magnitudes times the activation carrying the level's sign,
+// chosen from y and -y by the index's top bit (levels >= 0 exactly where index >= 8; no level is 0,
+// so this is _mm256_sign_epi8(y, level)); |level| <= 127 and |y| <= 127, so maddubs never
+// saturates and the int32 sums are exact. The float expression per 256 elements is dot_qt4's.
+struct QT4Pair {
+    __m256i lo, hi, neg_lo, neg_hi;  // y arranged for the low / high nibbles, and its negation
+};
+
+inline QT4Pair arrange_pair(const int8_t * y64) {
+    const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(y64)), load128(y64 + 32), 1);
+    const __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(y64 + 16)), load128(y64 + 48), 1);
+    const __m256i z = _mm256_setzero_si256();
+    return {lo, hi, _mm256_sub_epi8(z, lo), _mm256_sub_epi8(z, hi)};
+}
+
+// 16 signed 6-bit scales of a QT4 block as int8 (= qt4_scale()), broadcast to both lanes.
+inline __m256i qt4_scales_i8(const BlockQT4 & b) {
+    uint64_t l8;
+    std::memcpy(&l8, b.scales_l, 8);
+    uint32_t hi;
+    std::memcpy(&hi, b.scales_h, 4);
+    const __m128i v = _mm_cvtsi64_si128(int64_t(l8));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    const __m128i low = _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+    const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(hi)), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    const __m128i bit4 = _mm_setr_epi8(1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64, 1, 4, 16, 64);
+    const __m128i bit5 = _mm_add_epi8(bit4, bit4);
+    const __m128i h4 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, bit4), bit4), _mm_set1_epi8(0x10));
+    const __m128i h5 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(rep, bit5), bit5), _mm_set1_epi8(0x20));
+    const __m128i mag = _mm_or_si128(low, _mm_or_si128(h4, h5));
+    const __m128i srep = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(b.signs)), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    const __m128i bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i neg = _mm_cmpeq_epi8(_mm_and_si128(srep, bits), bits);
+    return _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_xor_si128(mag, neg), neg));
+}
+
+inline __m256i qt4_abs_table() {
+    alignas(16) int8_t t[16];
+    for (int k = 0; k < 16; ++k) t[k] = int8_t(kIQ4Values[k] < 0 ? -kIQ4Values[k] : kIQ4Values[k]);
+    return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i *>(t)));
+}
+
+template <int NR>
+void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
+    const BlockQT4 * x[NR];
+    weight_rows<BlockQT4, NR>(w, stride, x);
+    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
+    const __m256i table = qt4_abs_table();
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    float sum[NR] = {};
+    for (int64_t i = 0; i < n / kQT4Block; ++i) {
+        __m256i s8[NR];
+        for (int r = 0; r < NR; ++r) {
+            prefetch_span(x[r] + i, int(sizeof(BlockQT4)));
+            s8[r] = qt4_scales_i8(x[r][i]);
+        }
+        for (int h = 0; h < 2; ++h) {
+            const BlockQ8_K & yb = y[2 * i + h];
+            __m256i acc[NR];
+            for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_si256();
+            for (int p = 0; p < 4; ++p) {
+                const QT4Pair ya = arrange_pair(yb.qs + 64 * p);
+                const int pp = 4 * h + p;  // sub-block pair of the block: sub-blocks 2pp, 2pp+1
+                for (int r = 0; r < NR; ++r) {
+                    const __m256i raw = load256(x[r][i].qs + 32 * pp);
+                    const __m256i ilo = _mm256_and_si256(raw, m4);
+                    const __m256i ihi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+                    // index bit 3 -> byte bit 7: the low nibble's by a shift, the high nibble's is there.
+                    const __m256i slo = _mm256_blendv_epi8(ya.neg_lo, ya.lo, _mm256_slli_epi16(raw, 4));
+                    const __m256i shi = _mm256_blendv_epi8(ya.neg_hi, ya.hi, raw);
+                    const __m256i plo = _mm256_maddubs_epi16(_mm256_shuffle_epi8(table, ilo), slo);
+                    const __m256i phi = _mm256_maddubs_epi16(_mm256_shuffle_epi8(table, ihi), shi);
+                    const __m256i sc = pair_scales_i8(s8[r], pp);
+                    acc[r] = _mm256_add_epi32(acc[r], _mm256_add_epi32(_mm256_madd_epi16(plo, sc), _mm256_madd_epi16(phi, sc)));
+                }
+            }
+            for (int r = 0; r < NR; ++r) sum[r] += fp16(x[r][i].d) * yb.d * float(hsum(acc[r]));
+        }
+    }
+    for (int r = 0; r < NR; ++r) out[r] = sum[r];
+}
+
+template <template <int> class K>
+void wrows_dispatch(const void * w, size_t stride, int n_w, const void * a, float * out, int64_t n) {
+    switch (n_w) {
+        case 1: K<1>::run(w, stride, a, out, n); return;
+        case 2: K<2>::run(w, stride, a, out, n); return;
+        case 3: K<3>::run(w, stride, a, out, n); return;
+        default: K<4>::run(w, stride, a, out, n); return;
+    }
+}
+static_assert(kMaxMatVecRows == 4);
+template <int NR> struct WQT4 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_qt4_t<NR>(w, s, a, o, n); } };
+
+}  // namespace
+
+void fill_matvec_avx2(IsaKernels & k) {
+    if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_prefetch = std::atoi(e);
+    k.dot_wrows[size_t(Type::Q4_0)] = wrows_q4_0;
+    k.dot_wrows[size_t(Type::QT4)] = wrows_dispatch<WQT4>;
+}
+
+}  // namespace quanta::quant
