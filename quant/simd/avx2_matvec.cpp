@@ -163,21 +163,19 @@ void wrows_q4_0(const void * w, size_t stride, int n_w, const void * a, float * 
 
 // One 32-byte load of QT4 indices covers sub-blocks j and j+1: its low nibbles are elements
 // 32j+0..15 (low 128-bit lane) and 32(j+1)+0..15 (high lane), its high nibbles 32j+16..31 and
-// 32(j+1)+16..31. The activation is arranged the same way once per call (Arranged below), so each
-// row pays one load, three unpack ops and one scale shuffle per two sub-blocks.
-// Products: |level| from a table of magnitudes times the activation carrying the level's sign,
-// chosen from y and -y by the index's top bit (levels >= 0 exactly where index >= 8; no level is 0,
-// so this is _mm256_sign_epi8(y, level)); |level| <= 127 and |y| <= 127, so maddubs never
-// saturates and the int32 sums are exact. The float expression per 256 elements is dot_qt4's.
+// 32(j+1)+16..31. The activation is arranged the same way (and its magnitudes taken) once for all
+// rows of the call, so a row pays one load, three unpack ops and one scale shuffle per two
+// sub-blocks. Products: maddubs(|y|, level carrying y's sign) = y * level summed in pairs;
+// |level| <= 127 and |y| <= 127, so it never saturates and the int32 sums are exact. The float
+// expression per 256 elements is dot_qt4's, evaluated for the 4 rows in one 128-bit vector.
 struct QT4Pair {
-    __m256i lo, hi, neg_lo, neg_hi;  // y arranged for the low / high nibbles, and its negation
+    __m256i lo, hi, abs_lo, abs_hi;  // y arranged for the low / high nibbles, and |y|
 };
 
 inline QT4Pair arrange_pair(const int8_t * y64) {
     const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(y64)), load128(y64 + 32), 1);
     const __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(y64 + 16)), load128(y64 + 48), 1);
-    const __m256i z = _mm256_setzero_si256();
-    return {lo, hi, _mm256_sub_epi8(z, lo), _mm256_sub_epi8(z, hi)};
+    return {lo, hi, _mm256_sign_epi8(lo, lo), _mm256_sign_epi8(hi, hi)};
 }
 
 // 16 signed 6-bit scales of a QT4 block as int8 (= qt4_scale()), broadcast to both lanes.
@@ -201,10 +199,14 @@ inline __m256i qt4_scales_i8(const BlockQT4 & b) {
     return _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_xor_si128(mag, neg), neg));
 }
 
-inline __m256i qt4_abs_table() {
-    alignas(16) int8_t t[16];
-    for (int k = 0; k < 16; ++k) t[k] = int8_t(kIQ4Values[k] < 0 ? -kIQ4Values[k] : kIQ4Values[k]);
-    return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i *>(t)));
+inline __m256i qt4_table() {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(kIQ4Values)));
+}
+
+// The int32 sums of 4 accumulators (fewer rows: zero vectors), exact, as one vector.
+inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
 template <int NR>
@@ -212,39 +214,44 @@ void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int
     const BlockQT4 * x[NR];
     weight_rows<BlockQT4, NR>(w, stride, x);
     const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
-    const __m256i table = qt4_abs_table();
+    const __m256i table = qt4_table();
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    float sum[NR] = {};
+    __m128 sum = _mm_setzero_ps();  // lane r: row r
     for (int64_t i = 0; i < n / kQT4Block; ++i) {
         __m256i s8[NR];
+        alignas(16) uint16_t dh[8] = {};
         for (int r = 0; r < NR; ++r) {
             prefetch_span(x[r] + i, int(sizeof(BlockQT4)));
             s8[r] = qt4_scales_i8(x[r][i]);
+            dh[r] = x[r][i].d;
         }
+        const __m128 d = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(dh)));
         for (int h = 0; h < 2; ++h) {
             const BlockQ8_K & yb = y[2 * i + h];
-            __m256i acc[NR];
-            for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_si256();
+            __m256i acc[4];
+            for (int r = 0; r < 4; ++r) acc[r] = _mm256_setzero_si256();
             for (int p = 0; p < 4; ++p) {
                 const QT4Pair ya = arrange_pair(yb.qs + 64 * p);
                 const int pp = 4 * h + p;  // sub-block pair of the block: sub-blocks 2pp, 2pp+1
                 for (int r = 0; r < NR; ++r) {
                     const __m256i raw = load256(x[r][i].qs + 32 * pp);
-                    const __m256i ilo = _mm256_and_si256(raw, m4);
-                    const __m256i ihi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-                    // index bit 3 -> byte bit 7: the low nibble's by a shift, the high nibble's is there.
-                    const __m256i slo = _mm256_blendv_epi8(ya.neg_lo, ya.lo, _mm256_slli_epi16(raw, 4));
-                    const __m256i shi = _mm256_blendv_epi8(ya.neg_hi, ya.hi, raw);
-                    const __m256i plo = _mm256_maddubs_epi16(_mm256_shuffle_epi8(table, ilo), slo);
-                    const __m256i phi = _mm256_maddubs_epi16(_mm256_shuffle_epi8(table, ihi), shi);
+                    const __m256i vlo = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
+                    const __m256i vhi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+                    // |y| times the level carrying y's sign: y * level, pairs summed, never saturating.
+                    const __m256i plo = _mm256_maddubs_epi16(ya.abs_lo, _mm256_sign_epi8(vlo, ya.lo));
+                    const __m256i phi = _mm256_maddubs_epi16(ya.abs_hi, _mm256_sign_epi8(vhi, ya.hi));
                     const __m256i sc = pair_scales_i8(s8[r], pp);
                     acc[r] = _mm256_add_epi32(acc[r], _mm256_add_epi32(_mm256_madd_epi16(plo, sc), _mm256_madd_epi16(phi, sc)));
                 }
             }
-            for (int r = 0; r < NR; ++r) sum[r] += fp16(x[r][i].d) * yb.d * float(hsum(acc[r]));
+            // dot_qt4's expression per row, 4 rows per instruction: sum += d * y.d * float(sumi).
+            const __m128 sumi = _mm_cvtepi32_ps(hsum4(acc[0], acc[1], acc[2], acc[3]));
+            sum = _mm_add_ps(sum, _mm_mul_ps(_mm_mul_ps(d, _mm_set1_ps(yb.d)), sumi));
         }
     }
-    for (int r = 0; r < NR; ++r) out[r] = sum[r];
+    alignas(16) float res[4];
+    _mm_store_ps(res, sum);
+    for (int r = 0; r < NR; ++r) out[r] = res[r];
 }
 
 template <template <int> class K>
