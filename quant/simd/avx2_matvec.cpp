@@ -6,12 +6,14 @@
 // compute hides under the memory stream. What several rows per call save is the per-row work that
 // depends on the activation alone, and, for Q4_0, half of the nibble unpacking (two rows per
 // register). Kernels exist where they measured faster than vec_dot per row (bench_matvec
-// --in-cache-only, bench/RESULTS.md): Q4_0 and QT4. Q8_0 (22-24 GB/s per core either way) and
-// Q4_K (4 rows per call spilled registers: 12.8 vs 14.4 GB/s) keep vec_dot through mat_vec().
-// Exactness: QT4 sums exactly in int32 and applies dot_qt4's float expression (bit for bit equal
-// to the reference, like vec_dot); Q4_0 sums each block's pairs exactly and accumulates in float
-// lanes in another order than vec_dot (within float rounding of the reference). Either way a row's
-// result does not depend on the other rows of its call (tests/quant/test_simd.cpp).
+// --in-cache-only, bench/RESULTS.md): Q4_0, Q4_K and QT4; Q8_0 (22-24 GB/s per core either way)
+// keeps vec_dot through mat_vec().
+// Exactness: Q4_K and QT4 sum exactly in int32 and apply their vec_dot's float expression (bit
+// for bit equal to the reference, like vec_dot); Q4_0 sums each block's pairs exactly and
+// accumulates in float lanes in another order than vec_dot (within float rounding of the
+// reference). Either way a row's result does not depend on the other rows of its call
+// (tests/quant/test_simd.cpp). Where 4 rows' sums are reduced together, the float expression of
+// the reference runs lane-wise in a 128-bit vector: the same IEEE operations, so the same bits.
 #include <cstdlib>
 #include <cstring>
 
@@ -159,6 +161,60 @@ void wrows_q4_0(const void * w, size_t stride, int n_w, const void * a, float * 
     q4_0_pairs<1>(xa, xb, a, out, n_w == 2 ? out + 1 : discard, n);
 }
 
+// The int32 sums of 4 accumulators (fewer rows: zero vectors), exact, as one vector.
+inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+// ---- Q4_K . Q8_K -------------------------------------------------------------------------------
+
+// Rows one after another within each super-block (few live registers: sharing the activation
+// loads across rows spilled), each row's int32 sums (products, and mins x activation sums) left
+// in vectors; then one exact 4-way reduction each and dot_q4_k's float expression for the 4 rows
+// in one 128-bit vector: bit for bit the reference, like vec_dot.
+template <int NR>
+void wrows_q4_k_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
+    const BlockQ4_K * x[NR];
+    weight_rows<BlockQ4_K, NR>(w, stride, x);
+    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m128 sum = _mm_setzero_ps();  // lane r: row r
+    for (int64_t i = 0; i < n / kQK_K; ++i) {
+        __m256i acc[4], macc[4];
+        alignas(16) uint16_t dh[8] = {}, mh[8] = {};
+        const __m256i bsums = load256(y[i].bsums);
+        for (int r = 0; r < 4; ++r) acc[r] = macc[r] = _mm256_setzero_si256();
+        for (int r = 0; r < NR; ++r) {
+            const BlockQ4_K & b = x[r][i];
+            prefetch_span(&b, int(sizeof(BlockQ4_K)));
+            alignas(16) uint8_t sc[8], mn[8];
+            k4_unpack_scales(b.scales, sc, mn);
+            const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(mn)));
+            macc[r] = _mm256_madd_epi16(bsums, _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16)));
+            const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
+            for (int c = 0; c < 4; ++c) {
+                const __m256i q = load256(b.qs + 32 * c);
+                const __m256i plo = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), load256(y[i].qs + 64 * c));
+                const __m256i phi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), load256(y[i].qs + 64 * c + 32));
+                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(plo, broadcast_lane16(sc16, 2 * c)));
+                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(phi, broadcast_lane16(sc16, 2 * c + 1)));
+            }
+            dh[r] = b.d;
+            mh[r] = b.dmin;
+        }
+        const __m128 sumi = _mm_cvtepi32_ps(hsum4(acc[0], acc[1], acc[2], acc[3]));
+        const __m128 summ = _mm_cvtepi32_ps(hsum4(macc[0], macc[1], macc[2], macc[3]));
+        const __m128 d = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(dh)));
+        const __m128 dmin = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(mh)));
+        // y.d * (d * float(sumi) - dmin * float(summ)), as dot_q4_k.
+        sum = _mm_add_ps(sum, _mm_mul_ps(_mm_set1_ps(y[i].d), _mm_sub_ps(_mm_mul_ps(d, sumi), _mm_mul_ps(dmin, summ))));
+    }
+    alignas(16) float res[4];
+    _mm_store_ps(res, sum);
+    for (int r = 0; r < NR; ++r) out[r] = res[r];
+}
+
 // ---- QT4 . Q8_KH --------------------------------------------------------------------------------
 
 // One 32-byte load of QT4 indices covers sub-blocks j and j+1: its low nibbles are elements
@@ -201,12 +257,6 @@ inline __m256i qt4_scales_i8(const BlockQT4 & b) {
 
 inline __m256i qt4_table() {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i *>(kIQ4Values)));
-}
-
-// The int32 sums of 4 accumulators (fewer rows: zero vectors), exact, as one vector.
-inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
 template <int NR>
@@ -264,6 +314,7 @@ void wrows_dispatch(const void * w, size_t stride, int n_w, const void * a, floa
     }
 }
 static_assert(kMaxMatVecRows == 4);
+template <int NR> struct WQ4_K { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q4_k_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQT4 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_qt4_t<NR>(w, s, a, o, n); } };
 
 }  // namespace
@@ -271,6 +322,7 @@ template <int NR> struct WQT4 { static void run(const void * w, size_t s, const 
 void fill_matvec_avx2(IsaKernels & k) {
     if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_prefetch = std::atoi(e);
     k.dot_wrows[size_t(Type::Q4_0)] = wrows_q4_0;
+    k.dot_wrows[size_t(Type::Q4_K)] = wrows_dispatch<WQ4_K>;
     k.dot_wrows[size_t(Type::QT4)] = wrows_dispatch<WQT4>;
 }
 
