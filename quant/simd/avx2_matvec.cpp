@@ -94,8 +94,8 @@ void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, cons
     const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(act);
     const int64_t nb = n / kQK;
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc0[NP], acc1[NP];
-    for (int p = 0; p < NP; ++p) acc0[p] = acc1[p] = _mm256_setzero_ps();
+    __m256 acc[NP];
+    for (int p = 0; p < NP; ++p) acc[p] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= nb; i += 8) {
         const __m256 dy = cvt_scales8(y + i);
@@ -121,8 +121,7 @@ void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, cons
                     case 2: sc = _mm256_permute_ps(t, 0xAA); break;
                     default: sc = _mm256_permute_ps(t, 0xFF); break;
                 }
-                if (k & 1) acc1[p] = _mm256_fmadd_ps(sc, prod, acc1[p]);
-                else acc0[p] = _mm256_fmadd_ps(sc, prod, acc0[p]);
+                acc[p] = _mm256_fmadd_ps(sc, prod, acc[p]);
             }
         }
     }
@@ -131,13 +130,12 @@ void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, cons
         const float dy = fp16(y[i].d);
         for (int p = 0; p < NP; ++p) {
             const __m256 sc = _mm256_set_m128(_mm_set1_ps(fp16(xb[p][i].d) * dy), _mm_set1_ps(fp16(xa[p][i].d) * dy));
-            acc0[p] = _mm256_fmadd_ps(sc, q4_0_pair_product(xa[p][i], xb[p][i], ya, m4, ones), acc0[p]);
+            acc[p] = _mm256_fmadd_ps(sc, q4_0_pair_product(xa[p][i], xb[p][i], ya, m4, ones), acc[p]);
         }
     }
     for (int p = 0; p < NP; ++p) {
-        const __m256 s = _mm256_add_ps(acc0[p], acc1[p]);
-        oa[p] = hsum128(_mm256_castps256_ps128(s));
-        ob[p] = hsum128(_mm256_extractf128_ps(s, 1));
+        oa[p] = hsum128(_mm256_castps256_ps128(acc[p]));
+        ob[p] = hsum128(_mm256_extractf128_ps(acc[p], 1));
     }
 }
 
