@@ -47,8 +47,9 @@ struct Kernels {
     // no multi-row kernel for the type: call dot_rows() below, which falls back to vec_dot.
     DotRowsFn vec_dot_rows;
     // Up to kMaxMatVecRows weight rows . one activation row (decode); null where the ISA has no
-    // such kernel for the type: call mat_vec() below, which falls back to vec_dot. Optional
-    // software prefetch of the weight rows: QUANTA_MV_PREFETCH=<bytes ahead> (default off).
+    // such kernel for the type: call mat_vec() below, which falls back to vec_dot. The kernels
+    // prefetch the next call's rows (the rows right after theirs); QUANTA_MV_PREFETCH=0 turns that
+    // off, for comparisons.
     MatVecFn vec_dot_wrows;
     // Weight row -> f32.
     DequantizeRowFn dequantize_row;

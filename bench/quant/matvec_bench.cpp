@@ -10,8 +10,11 @@
 // of the bandwidth, and median mat-vec / median bandwidth. The weights are random block bytes
 // with moderate fp16 scales (speed does not depend on the values), bound zero-copy.
 // Also, per type, one thread's in-cache speed of the kernel the decode path calls (1 MiB of rows,
-// L2 resident, thread CPU time, best of 300; beside it plain vec_dot per row): the compute limit of a core, for reading the
-// 2-thread number (each core must consume half the bandwidth while its loads are in flight).
+// L2 resident, thread CPU time, best of 300; beside it plain vec_dot per row): the compute limit
+// of a core, for reading the 2-thread number (each core must consume half the bandwidth while its
+// loads are in flight); and
+// one thread streaming the whole matrix (thread CPU time, best of 3): a core's speed when every load
+// misses the caches, for mat_vec and for vec_dot per row (the decode kernel before mat_vec).
 // --in-cache-only skips the big matrices. Prints markdown, for bench/RESULTS.md.
 #include <algorithm>
 #include <chrono>
@@ -144,6 +147,30 @@ InCache in_cache_gbs(const quant::TypeTraits & t, int64_t k) {
     return {double(w.size()) / best_mv / 1e9, double(w.size()) / best_dot / 1e9};
 }
 
+// One core streaming the whole big matrix from DRAM (thread CPU time, best of 3 passes each,
+// alternating): what a core achieves when its loads miss every cache, {mat_vec, vec_dot}.
+InCache stream_1core(const quant::TypeTraits & t, const std::vector<uint8_t> & w, int64_t k, int64_t rows) {
+    const quant::Kernels & kn = quant::kernels(t.type);
+    const size_t rb = quant::row_bytes(t.type, k);
+    std::vector<float> x(static_cast<size_t>(k));
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd;
+    for (float & v : x) v = nd(rng);
+    std::vector<uint8_t> xq(quant::row_bytes(t.dot_with, k));
+    kn.quantize_activations(x.data(), xq.data(), k, nullptr);
+    std::vector<float> out(static_cast<size_t>(rows));
+    double best_mv = 1e30, best_dot = 1e30;
+    for (int rep = 0; rep < 3; ++rep) {
+        double t0 = thread_cpu_seconds();
+        quant::mat_vec(kn, w.data(), rb, rows, xq.data(), out.data(), k);
+        best_mv = std::min(best_mv, thread_cpu_seconds() - t0);
+        t0 = thread_cpu_seconds();
+        for (int64_t r = 0; r < rows; ++r) out[size_t(r)] = kn.vec_dot(w.data() + size_t(r) * rb, xq.data(), k);
+        best_dot = std::min(best_dot, thread_cpu_seconds() - t0);
+    }
+    return {double(rb) * double(rows) / best_mv / 1e9, double(rb) * double(rows) / best_dot / 1e9};
+}
+
 }  // namespace
 
 int main(int argc, char ** argv) {
@@ -248,13 +275,15 @@ int main(int argc, char ** argv) {
     std::printf("bench_matvec: CPU backend mul_mat, 1 token, %d threads, quant ISA %s, K = %lld, ~%d MiB of weights per type, %d rounds\n\n",
                 cpu.n_threads(), std::string(quant::cpu_isa()).c_str(), (long long)k, mib, reps);
     std::printf("read bandwidth (1 GiB, %d threads): median %.1f GB/s (%.1f-%.1f)\n\n", threads, b.median, b.min, b.max);
-    std::printf("| type | bpw | weights [K, N] | mat-vec GB/s median (min-max) | / median bandwidth | in-cache GB/s, 1 core: mat_vec | vec_dot per row |\n");
-    std::printf("|---|---|---|---|---|---|---|\n");
+    std::printf("| type | bpw | weights [K, N] | mat-vec GB/s median (min-max) | / median bandwidth | 1 core from DRAM: mat_vec | vec_dot | 1 core in cache: mat_vec | vec_dot |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
     for (Case & c : cases) {
         const Spread s = spread(c.gbs);
         const InCache ic = in_cache_gbs(*c.t, k);
-        std::printf("| %s | %.3g | [%lld, %lld] | %.1f (%.1f-%.1f) | %.0f%% | %.1f | %.1f |\n", c.t->name, c.t->bits_per_weight(), (long long)k,
-                    (long long)c.n, s.median, s.min, s.max, 100.0 * s.median / b.median, ic.mat_vec, ic.vec_dot);
+        const InCache st = stream_1core(*c.t, c.w, k, c.n);
+        std::printf("| %s | %.3g | [%lld, %lld] | %.1f (%.1f-%.1f) | %.0f%% | %.1f | %.1f | %.1f | %.1f |\n", c.t->name, c.t->bits_per_weight(),
+                    (long long)k, (long long)c.n, s.median, s.min, s.max, 100.0 * s.median / b.median, st.mat_vec, st.vec_dot, ic.mat_vec,
+                    ic.vec_dot);
         std::fflush(stdout);
     }
     return 0;

@@ -97,20 +97,7 @@ float dot_q4_0(const void * w, const void * a, int64_t n) {
 }
 
 float dot_q8_0(const void * w, const void * a, int64_t n) {
-    const BlockQ8_0 * x = static_cast<const BlockQ8_0 *>(w);
-    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(a);
-    const int64_t nb = n / kQK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        const __m256 d = scales8(x + i, y + i);
-        for (int k = 0; k < 8; k += 2) {
-            acc0 = _mm256_fmadd_ps(lane(d, k), q8_0_block(x[i + k], y[i + k]), acc0);
-            acc1 = _mm256_fmadd_ps(lane(d, k + 1), q8_0_block(x[i + k + 1], y[i + k + 1]), acc1);
-        }
-    }
-    for (; i < nb; ++i) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), q8_0_block(x[i], y[i]), acc0);
-    return hsum(_mm256_add_ps(acc0, acc1));
+    return dot_q8_0_row(static_cast<const BlockQ8_0 *>(w), static_cast<const BlockQ8_0 *>(a), n / kQK, [](int64_t) {});
 }
 
 float dot_q4_1(const void * w, const void * a, int64_t n) {

@@ -28,6 +28,25 @@ inline __m256 scales8(const BX * x, const BY * y) {
 
 inline __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
 
+// Q8_0 . Q8_0 over nb blocks (vec_dot; also each row of the mat-vec kernel, hence here): 8 blocks
+// share one scale conversion, even and odd blocks accumulate apart. step(g) runs before group g
+// of 8 blocks (the mat-vec kernel prefetches there).
+template <typename Step>
+inline float dot_q8_0_row(const BlockQ8_0 * x, const BlockQ8_0 * y, int64_t nb, Step step) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        step(i / 8);
+        const __m256 d = scales8(x + i, y + i);
+        for (int k = 0; k < 8; k += 2) {
+            acc0 = _mm256_fmadd_ps(lane(d, k), q8_0_block(x[i + k], y[i + k]), acc0);
+            acc1 = _mm256_fmadd_ps(lane(d, k + 1), q8_0_block(x[i + k + 1], y[i + k + 1]), acc1);
+        }
+    }
+    for (; i < nb; ++i) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(x[i].d) * fp16(y[i].d)), q8_0_block(x[i], y[i]), acc0);
+    return hsum(_mm256_add_ps(acc0, acc1));
+}
+
 // sum_j (q_j - 8) * y_j with q unsigned: maddubs(q, y) - maddubs(8, y) (no sign fix-ups needed).
 inline __m256 q4_0_block(const BlockQ4_0 & x, const BlockQ8_0 & y) {
     const __m256i qy = load256(y.qs);

@@ -1,15 +1,14 @@
 // quant/simd/avx2_matvec.cpp — AVX2 mat-vec kernels (decode): up to kMaxMatVecRows weight rows
 // against one activation row per call (quant::mat_vec, the CPU backend's M == 1 path).
 //
-// In decode every weight byte is read once, so a kernel only has to consume weights faster than a
+// In decode every weight byte is read once, so a kernel has to consume weights faster than a
 // core's share of the memory bandwidth (~11.5 GB/s on the 2-vCPU VM), with room to spare so its
-// compute hides under the memory stream. What several rows per call save is the per-row work that
-// depends on the activation alone, and, for Q4_0, half of the nibble unpacking (two rows per
-// register). Kernels exist where they measured faster than vec_dot per row (bench_matvec
-// --in-cache-only, bench/RESULTS.md): Q4_0, Q4_K and QT4; Q8_0 (22-24 GB/s per core either way)
-// keeps vec_dot through mat_vec().
-// Exactness: Q4_K and QT4 sum exactly in int32 and apply their vec_dot's float expression (bit
-// for bit equal to the reference, like vec_dot); Q4_0 sums each block's pairs exactly and
+// compute hides under the memory stream, and its loads must keep the memory busy. Several rows per
+// call save the per-row work that depends on the activation alone (Q4_0 also halves its nibble
+// unpacking: two rows per register), and every call prefetches the next call's rows in address
+// order (NextRows below). Measured with bench_matvec (bench/RESULTS.md, "Decode mat-vec").
+// Exactness: Q8_0 runs vec_dot's own code per row; Q4_K and QT4 sum exactly in int32 and apply
+// their vec_dot's float expression (bit for bit equal to the reference, like vec_dot); Q4_0 sums each block's pairs exactly and
 // accumulates in float lanes in another order than vec_dot (within float rounding of the
 // reference). Either way a row's result does not depend on the other rows of its call
 // (tests/quant/test_simd.cpp). Where 4 rows' sums are reduced together, the float expression of
@@ -41,16 +40,42 @@ inline __m256 cvt_scales8(const B * blocks) {
     return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
 }
 
-// Software prefetch of each weight row QUANTA_MV_PREFETCH bytes ahead (read once, at fill time;
-// default 0 = off: the hardware prefetchers follow the row streams, and on the shared VM no
-// difference could be measured; the switch is kept for the idle-machine comparison).
-int g_prefetch = 0;
-inline void prefetch(const void * p) { _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0); }
-// Prefetch the cache lines of [p + ahead, p + ahead + bytes).
-inline void prefetch_span(const void * p, int bytes) {
-    if (g_prefetch == 0) return;
-    const char * c = static_cast<const char *>(p) + g_prefetch;
-    for (int off = 0; off < bytes; off += 64) prefetch(c + off);
+// Decode streams each weight byte from DRAM once. Reading 4 rows side by side makes 4 interleaved
+// streams, which the hardware prefetchers serve worse than one (measured from DRAM on one core:
+// Q4_K 5.0 GB/s vs 9.1 for vec_dot row by row), so every call also prefetches the rows of the next
+// call (the n_w rows after its own: contiguous in a matrix; a prefetch past the end is harmless) in
+// address order, one slice per main-loop step: one sequential stream a call ahead (Q4_K 12-13
+// GB/s). QUANTA_MV_PREFETCH=0 turns it off (read once, at fill time), for comparisons.
+int g_next = 1;
+struct NextRows {
+    const char * p = nullptr;
+    int64_t slice = 0;
+    NextRows(const void * w, size_t stride, int n_w, int64_t steps) {
+        if (!g_next || steps <= 0) return;
+        const int64_t bytes = int64_t(stride) * n_w;
+        p = static_cast<const char *>(w) + bytes;
+        slice = ((bytes + steps - 1) / steps + 63) / 64 * 64;
+    }
+    void step(int64_t s) const {
+        if (!p) return;
+        const char * c = p + s * slice;
+        for (int64_t o = 0; o < slice; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
+    }
+};
+
+// ---- Q8_0 . Q8_0 -------------------------------------------------------------------------------
+
+// vec_dot's own code per row (bit for bit), rows one after another; what the call adds is the
+// linear prefetch of the next call's rows (NextRows). Sharing the activation loads across rows
+// bought nothing here (22-24 GB/s per core either way).
+template <int NR>
+void wrows_q8_0_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
+    const BlockQ8_0 * x[NR];
+    weight_rows<BlockQ8_0, NR>(w, stride, x);
+    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(a);
+    const int64_t groups = n / kQK / 8;
+    const NextRows next(w, stride, NR, groups * NR);
+    for (int r = 0; r < NR; ++r) out[r] = dot_q8_0_row(x[r], y, n / kQK, [&](int64_t g) { next.step(r * groups + g); });
 }
 
 // ---- Q4_0 . Q8_0 -------------------------------------------------------------------------------
@@ -90,7 +115,8 @@ inline float hsum128(__m128 v) {
 
 // NP row pairs: pair p is rows pa[p], pb[p].
 template <int NP>
-void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, const void * act, float * oa, float * ob, int64_t n) {
+void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, const void * act, float * oa, float * ob, int64_t n,
+                const NextRows & next) {
     const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(act);
     const int64_t nb = n / kQK;
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -98,11 +124,10 @@ void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, cons
     for (int p = 0; p < NP; ++p) acc[p] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= nb; i += 8) {
+        next.step(i / 8);
         const __m256 dy = cvt_scales8(y + i);
         __m256 t0[NP], t1[NP];  // [d_a d_y, blocks 0..3 | d_b d_y, blocks 0..3], blocks 4..7
         for (int p = 0; p < NP; ++p) {
-            prefetch_span(xa[p] + i, int(8 * sizeof(BlockQ4_0)));
-            if (xb[p] != xa[p]) prefetch_span(xb[p] + i, int(8 * sizeof(BlockQ4_0)));
             const __m256 da = _mm256_mul_ps(cvt_scales8(xa[p] + i), dy);
             const __m256 db = xb[p] == xa[p] ? da : _mm256_mul_ps(cvt_scales8(xb[p] + i), dy);
             t0[p] = _mm256_permute2f128_ps(da, db, 0x20);
@@ -147,7 +172,7 @@ void wrows_q4_0(const void * w, size_t stride, int n_w, const void * a, float * 
         const BlockQ4_0 * xa[2] = {x[0], x[2]};
         const BlockQ4_0 * xb[2] = {x[1], n_w == 4 ? x[3] : x[2]};
         float oa[2], ob[2];
-        q4_0_pairs<2>(xa, xb, a, oa, ob, n);
+        q4_0_pairs<2>(xa, xb, a, oa, ob, n, NextRows(w, stride, n_w, n / kQK / 8));
         out[0] = oa[0];
         out[1] = ob[0];
         out[2] = oa[1];
@@ -156,7 +181,7 @@ void wrows_q4_0(const void * w, size_t stride, int n_w, const void * a, float * 
     }
     const BlockQ4_0 * xa[1] = {x[0]};
     const BlockQ4_0 * xb[1] = {n_w == 2 ? x[1] : x[0]};
-    q4_0_pairs<1>(xa, xb, a, out, n_w == 2 ? out + 1 : discard, n);
+    q4_0_pairs<1>(xa, xb, a, out, n_w == 2 ? out + 1 : discard, n, NextRows(w, stride, n_w, n / kQK / 8));
 }
 
 // The int32 sums of 4 accumulators (fewer rows: zero vectors), exact, as one vector.
@@ -178,14 +203,15 @@ void wrows_q4_k_t(const void * w, size_t stride, const void * a, float * out, in
     const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m128 sum = _mm_setzero_ps();  // lane r: row r
+    const NextRows next(w, stride, NR, n / kQK_K);
     for (int64_t i = 0; i < n / kQK_K; ++i) {
+        next.step(i);
         __m256i acc[4], macc[4];
         alignas(16) uint16_t dh[8] = {}, mh[8] = {};
         const __m256i bsums = load256(y[i].bsums);
         for (int r = 0; r < 4; ++r) acc[r] = macc[r] = _mm256_setzero_si256();
         for (int r = 0; r < NR; ++r) {
             const BlockQ4_K & b = x[r][i];
-            prefetch_span(&b, int(sizeof(BlockQ4_K)));
             alignas(16) uint8_t sc[8], mn[8];
             k4_unpack_scales(b.scales, sc, mn);
             const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(mn)));
@@ -265,11 +291,12 @@ void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int
     const __m256i table = qt4_table();
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m128 sum = _mm_setzero_ps();  // lane r: row r
+    const NextRows next(w, stride, NR, n / kQT4Block);
     for (int64_t i = 0; i < n / kQT4Block; ++i) {
+        next.step(i);
         __m256i s8[NR];
         alignas(16) uint16_t dh[8] = {};
         for (int r = 0; r < NR; ++r) {
-            prefetch_span(x[r] + i, int(sizeof(BlockQT4)));
             s8[r] = qt4_scales_i8(x[r][i]);
             dh[r] = x[r][i].d;
         }
@@ -312,14 +339,16 @@ void wrows_dispatch(const void * w, size_t stride, int n_w, const void * a, floa
     }
 }
 static_assert(kMaxMatVecRows == 4);
+template <int NR> struct WQ8_0 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q8_0_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQ4_K { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q4_k_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQT4 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_qt4_t<NR>(w, s, a, o, n); } };
 
 }  // namespace
 
 void fill_matvec_avx2(IsaKernels & k) {
-    if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_prefetch = std::atoi(e);
+    if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_next = std::atoi(e) != 0;
     k.dot_wrows[size_t(Type::Q4_0)] = wrows_q4_0;
+    k.dot_wrows[size_t(Type::Q8_0)] = wrows_dispatch<WQ8_0>;
     k.dot_wrows[size_t(Type::Q4_K)] = wrows_dispatch<WQ4_K>;
     k.dot_wrows[size_t(Type::QT4)] = wrows_dispatch<WQT4>;
 }
