@@ -128,6 +128,13 @@ TEST_CASE("real: Gemma 3 270M logits match transformers with 16-bit activations 
     REQUIRE(m.ok());
     REQUIRE((*m)->hparams().n_vocab == f.n_vocab);
     auto cpu = backends::create_cpu_backend();
+    {
+        model::SessionOptions bad;
+        bad.activation_bits = 12;
+        auto s = model::Session::create(**m, *cpu, bad);
+        REQUIRE_FALSE(s.ok());
+        CHECK(s.status().message().find("activation bits 12") != std::string::npos);
+    }
 
     for (int bits : {16, 8}) {
         model::SessionOptions so;
