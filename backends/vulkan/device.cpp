@@ -36,6 +36,9 @@ Status Device::init(int index) {
                              std::to_string(devices.size()) + "; `quanta version` lists them)");
     }
     info_ = devices[size_t(index)];
+    auto shapes = choose_shapes(info_.features, info_.type);
+    if (!shapes.ok()) return shapes.status();
+    shapes_ = *shapes;
 
     uint32_t n_families = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(info_.handle, &n_families, nullptr);
@@ -114,6 +117,12 @@ Status Device::init(int index) {
         QUANTA_VK(vkCreatePipelineCache(device_, &cache_info, nullptr, &pipeline_cache_), "vkCreatePipelineCache");
     }
     pipeline_cache_loaded_ = blob.size();
+    return ok_status();
+}
+
+Status Device::set_shapes(const KernelShapes & s) {
+    QUANTA_TRY(check_shapes(s, info_.features));
+    shapes_ = s;
     return ok_status();
 }
 

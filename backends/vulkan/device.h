@@ -18,6 +18,7 @@
 #include <string>
 
 #include "backends/vulkan/instance.h"
+#include "backends/vulkan/tuning.h"
 
 namespace quanta::backends::vulkan {
 
@@ -69,6 +70,10 @@ public:
     bool unified_memory() const { return unified_; }
     // Bits of a timestamp on the compute queue (0: no timestamps).
     uint32_t timestamp_bits() const { return timestamp_bits_; }
+    // Kernel shapes chosen for this device at open (tuning.h); the kernels read them when they
+    // create pipelines. set_shapes (tests) checks `s` against the device and replaces them.
+    const KernelShapes & shapes() const { return shapes_; }
+    Status set_shapes(const KernelShapes & s);
     // Writes the pipeline cache to disk now (also done by the destructor). Errors are warnings.
     void save_pipeline_cache();
 
@@ -97,6 +102,7 @@ private:
     bool unified_ = false;
     bool force_staging_ = false;  // QUANTA_VK_STAGING=1
     uint32_t timestamp_bits_ = 0;
+    KernelShapes shapes_;
     std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
 };
 

@@ -1,4 +1,5 @@
 #include "backends/vulkan/instance.h"
+#include "backends/vulkan/tuning.h"
 
 #include <atomic>
 #include <cstdio>
@@ -44,6 +45,11 @@ static PhysicalDevice read_device(VkPhysicalDevice handle) {
     d.type = type_name(props.properties.deviceType);
     d.api_version = props.properties.apiVersion;
     d.features.subgroup_size = subgroup.subgroupSize;
+    const VkSubgroupFeatureFlags arith = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    d.features.subgroup_arithmetic = d.api_version >= VK_API_VERSION_1_1 && subgroup.subgroupSize > 0 &&
+                                     (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                                     (subgroup.supportedOperations & arith) == arith;
+    d.features.max_workgroup_invocations = props.properties.limits.maxComputeWorkGroupInvocations;
     d.features.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
     d.features.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
 
@@ -164,7 +170,8 @@ std::string describe(const PhysicalDevice & d) {
                   d.features.float16 ? "yes" : "no", d.features.int8 ? "yes" : "no", d.features.int16 ? "yes" : "no",
                   d.features.storage8 ? "yes" : "no", d.features.storage16 ? "yes" : "no",
                   double(d.features.max_storage_buffer_range) / (1024.0 * 1024.0));
-    return buf;
+    auto shapes = choose_shapes(d.features, d.type);
+    return std::string(buf) + "; kernels: " + (shapes.ok() ? describe(*shapes) : shapes.status().message());
 }
 
 }  // namespace quanta::backends::vulkan

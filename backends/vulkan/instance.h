@@ -18,7 +18,11 @@ struct DeviceFeatures {
     bool storage8 = false;         // storageBuffer8BitAccess
     bool storage16 = false;        // storageBuffer16BitAccess
     bool int16 = false;            // shaderInt16 (16-bit stores convert through it)
+    // Subgroup size of compute shaders. Our SPIR-V is 1.5 (--target-env=vulkan1.2) and pipelines
+    // do not ask for varying sizes, so every compute subgroup has exactly this size.
     uint32_t subgroup_size = 0;
+    bool subgroup_arithmetic = false;  // subgroupAdd etc. in compute shaders
+    uint32_t max_workgroup_invocations = 0;
     uint64_t max_storage_buffer_range = 0;
     uint32_t max_shared_memory = 0;
 };

@@ -3,12 +3,15 @@
 //
 // Two shader families, one tiny wrapper .comp per weight type over a shared body, with the
 // per-block decode of shaders/quant/<type>.glsl (a mirror of quant/'s scalar reference):
-//   * mul_mat_vec_<type> (m <= 8: decode). A workgroup computes 4 weight rows for all m tokens;
-//     each weight element is decoded once per workgroup and dotted with every token; reduction
-//     with subgroupAdd where the device has subgroup arithmetic (mul_mat_vec_sg_<type>), else a
-//     shared-memory tree. m > 8 would re-decode the weights per 8 tokens, so:
+//   * mul_mat_vec_<type> (m <= 8: decode). A workgroup computes a few weight rows for all m
+//     tokens; each weight element is decoded once per workgroup and dotted with every token;
+//     reduction with subgroupAdd where the device has subgroup arithmetic (mul_mat_vec_sg_<type>),
+//     else a shared-memory tree. Workgroup size, rows per workgroup and variant are the device's
+//     KernelShapes (tuning.h), passed as specialization constants. m > 8 would re-decode the
+//     weights per 8 tokens, so:
 //   * mul_mat_mm_<type> (m > 8: prompts). 64 x 64 output tiles; weights decoded into shared memory
-//     once per 64 tokens (shaders/mul_mat_mm.glsl).
+//     once per 64 tokens (shaders/mul_mat_mm.glsl). mul_mat_mm16_<type>, where the device has
+//     shaderFloat16 (KernelShapes::mm_f16): the same with f16 tiles and f16 pair dots.
 // quanta's rotated formats QT4 / QT3 / QT2 store R w (quant/qt4.h); w . a = (R w) . (R a), so the
 // activations are first rotated into a per-run scratch buffer (mul_mat_rotate.comp, 256 per
 // workgroup in shared memory), then the same two kernels run on R a.
@@ -25,7 +28,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <string>
 #include <utility>
 
@@ -54,8 +56,6 @@ struct MulMatPush {
 static_assert(sizeof(MulMatPush) == 80);
 
 constexpr int64_t kVecMaxM = 8;     // MAX_M of mul_mat_vec.glsl
-constexpr int64_t kVecRows = 4;     // NR of mul_mat_vec.glsl
-constexpr uint32_t kVecWg = 64;     // mat-vec workgroup
 constexpr int64_t kTile = 64;       // BN = BM of mul_mat_mm.glsl
 constexpr uint64_t kMaxGroups = 65535;
 
@@ -119,11 +119,19 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
     }
 
     const bool vec = M <= kVecMaxM;
-    const std::string shader = (vec ? (has_subgroup_arithmetic(rec.device()) ? "mul_mat_vec_sg_" : "mul_mat_vec_")
-                                    : "mul_mat_mm_") + type_suffix(type);
-    const uint32_t wg = vec ? kVecWg : 256;
+    const MatVecShape & vs = rec.device().shapes().vec;
+    const bool f16_tiles = rec.device().shapes().mm_f16;
+    const std::string shader =
+        (vec ? (vs.subgroup ? "mul_mat_vec_sg_" : "mul_mat_vec_") : f16_tiles ? "mul_mat_mm16_" : "mul_mat_mm_") +
+        type_suffix(type);
+    const int64_t vec_rows = vs.rows;
     Pipeline * pipe = nullptr;
-    QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush), {wg}));
+    if (vec) {
+        QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush),
+                                            {vs.wg, vs.rows, vs.partials(rec.device().info().features)}));
+    } else {
+        QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush), {256}));
+    }
 
     MulMatPush p{};
     p.k = uint32_t(K);
@@ -175,12 +183,12 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
             p.m = uint32_t(std::min<int64_t>(kVecMaxM, M - j));
             p.x_off = xv.first + uint32_t(j) * p.x_nb1;
             p.d_off = dv.first + uint32_t(j) * p.d_nb1;
-            QUANTA_TRY(rec.dispatch(*pipe, {wv, xv, dv}, &p, uint32_t((rows + kVecRows - 1) / kVecRows), 1,
+            QUANTA_TRY(rec.dispatch(*pipe, {wv, xv, dv}, &p, uint32_t((rows + vec_rows - 1) / vec_rows), 1,
                                     uint32_t(nb)));
         }
         return ok_status();
     };
-    const int64_t max_rows_grid = int64_t(kMaxGroups) * (vec ? kVecRows : kTile);
+    const int64_t max_rows_grid = int64_t(kMaxGroups) * (vec ? vec_rows : kTile);
 
     const size_t w_extent = w.extent_bytes();
     if (w_extent + window_slack(rec) <= limit && N <= max_rows_grid) {
@@ -242,21 +250,7 @@ Status record_mul_mat(const BoundNode & nd, Recorder & rec) {
 
 }  // namespace
 
-bool has_subgroup_arithmetic(const Device & device) {
-    static std::map<VkPhysicalDevice, bool> cache;  // one thread drives a backend (kernels.h)
-    const PhysicalDevice & info = device.info();
-    if (auto it = cache.find(info.handle); it != cache.end()) return it->second;
-    bool ok = false;
-    if (info.api_version >= VK_API_VERSION_1_1) {
-        VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-        VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &sg};
-        vkGetPhysicalDeviceProperties2(info.handle, &props);
-        const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-        ok = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (sg.supportedOperations & need) == need;
-    }
-    cache[info.handle] = ok;
-    return ok;
-}
+bool has_subgroup_arithmetic(const Device & device) { return device.info().features.subgroup_arithmetic; }
 
 void set_weight_binding_limit(uint64_t bytes) { g_weight_binding_limit = bytes; }
 

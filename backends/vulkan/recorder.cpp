@@ -6,6 +6,7 @@
 
 #include "backends/vulkan/kernels.h"
 #include "backends/vulkan/vk_backend.h"
+#include "quant/types.h"
 
 namespace quanta::backends::vulkan {
 
@@ -77,7 +78,14 @@ void Recorder::begin_node() {
 void Recorder::end_node(const core::Node & node) {
     if (!query_pool_ || !profile_ || queries_ == 0 || queries_ >= query_capacity_) return;
     vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query_pool_, queries_);
-    timings_.push_back({std::string(core::op_name(node.op)), node_first_, queries_});
+    // mul_mat rows name the kernel and the weight (the output head apart from the layers' matrices).
+    std::string label(core::op_name(node.op));
+    if (node.op == core::Op::MulMat) {
+        const core::Tensor & w = node.src[0];
+        label += std::string(node.src[1].ne[1] <= 8 ? " vec " : " mm ") + quant::traits(w.type).name + " " +
+                 std::to_string(w.ne[0]) + "x" + std::to_string(w.ne[1]);
+    }
+    timings_.push_back({std::move(label), node_first_, queries_});
     ++queries_;
 }
 

@@ -105,16 +105,17 @@ std::string VkBackend::profile_table() const {
     std::sort(rows.begin(), rows.end(), [](const auto & a, const auto & b) { return a.second.ms > b.second.ms; });
     double total = 0.0;
     for (const auto & r : rows) total += r.second.ms;
-    std::string out = "vulkan profile (" + name_ + ", " + device_->info().name + "): GPU time per op\n";
-    char line[160];
-    std::snprintf(line, sizeof line, "  %-12s %10s %12s %10s %7s\n", "op", "calls", "total ms", "us/call", "share");
+    std::string out = "vulkan profile (" + name_ + ", " + device_->info().name + "; " + describe(device_->shapes()) +
+                      "): GPU time per op (mul_mat: kernel, weight type, k x n)\n";
+    char line[200];
+    std::snprintf(line, sizeof line, "  %-28s %10s %12s %10s %7s\n", "op", "calls", "total ms", "us/call", "share");
     out += line;
     for (const auto & [op, r] : rows) {
-        std::snprintf(line, sizeof line, "  %-12s %10lld %12.3f %10.1f %6.1f%%\n", op.c_str(), (long long)r.calls, r.ms,
+        std::snprintf(line, sizeof line, "  %-28s %10lld %12.3f %10.1f %6.1f%%\n", op.c_str(), (long long)r.calls, r.ms,
                       r.calls ? 1000.0 * r.ms / double(r.calls) : 0.0, total > 0 ? 100.0 * r.ms / total : 0.0);
         out += line;
     }
-    std::snprintf(line, sizeof line, "  %-12s %10s %12.3f\n", "total", "", total);
+    std::snprintf(line, sizeof line, "  %-28s %10s %12.3f\n", "total", "", total);
     out += line;
     return out;
 }

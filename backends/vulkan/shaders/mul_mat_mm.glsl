@@ -11,15 +11,31 @@
 // blocks, a multiple of 16. QT4/QT3/QT2 decode R w and get R a from the backend
 // (mul_mat_rotate.comp). Cooperative-matrix (tensor-core) paths are not used: bookworm's glslc
 // cannot express them and lavapipe has none.
+//
+// QUANTA_F16 (the wrappers mul_mat_mm16_<type>.comp, chosen where the device has shaderFloat16;
+// tuning.h): the sub-tiles are stored as f16 pairs along k (f16vec2, 4 KiB of shared memory), and
+// each pair of k steps is one f16 dot (two f16 products and an f16 add: packed half-precision
+// math on GPUs that have it), accumulated into the f32 sums. Error per output: weights and
+// activations rounded to f16 (2^-11 relative each) and the pair dot rounded in f16, so within
+// ~6 * 2^-11 * sum |w_i x_i| <= 3e-3 * ||w|| * ||x|| of the exact dot; activations or pair sums
+// beyond 65504 (f16's largest finite value) become inf. The f32 body below has no such limit.
 layout(local_size_x = 256) in;
+#ifdef QUANTA_F16
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 
 #include "mul_mat_params.glsl"
 
 #define BN 64u
 #define BM 64u
 #define BK 16u
+#ifdef QUANTA_F16
+shared f16vec2 ws[BK / 2u][BN + 1u];
+shared f16vec2 xs[BK / 2u][BM + 1u];
+#else
 shared float ws[BK][BN + 1u];
 shared float xs[BK][BM + 1u];
+#endif
 
 void main() {
     const uint t = gl_LocalInvocationID.x;
@@ -57,6 +73,23 @@ void main() {
             }
         }
         barrier();  // the previous step's reads are done
+#ifdef QUANTA_F16
+        ws[lk / 2u][lr] = f16vec2(w.xy);
+        ws[lk / 2u + 1u][lr] = f16vec2(w.zw);
+        xs[lk / 2u][lr] = f16vec2(a.xy);
+        xs[lk / 2u + 1u][lr] = f16vec2(a.zw);
+        barrier();
+        for (uint kk = 0u; kk < BK / 2u; ++kk) {
+            f16vec2 wv[4], xv[4];
+            for (uint i = 0u; i < 4u; ++i) {
+                wv[i] = ws[kk][tx + 16u * i];
+                xv[i] = xs[kk][ty + 16u * i];
+            }
+            for (uint i = 0u; i < 4u; ++i) {
+                for (uint j = 0u; j < 4u; ++j) acc[i][j] += float(dot(wv[i], xv[j]));
+            }
+        }
+#else
         for (uint c = 0u; c < 4u; ++c) {
             ws[lk + c][lr] = w[c];
             xs[lk + c][lr] = a[c];
@@ -72,6 +105,7 @@ void main() {
                 for (uint j = 0u; j < 4u; ++j) acc[i][j] += wv[i] * xv[j];
             }
         }
+#endif
     }
     for (uint i = 0u; i < 4u; ++i) {
         const uint nr = n0 + tx + 16u * i;

@@ -126,6 +126,7 @@ TEST_CASE("vulkan: every weight type has get_rows and mul_mat shaders", "[vulkan
         CHECK(!shader_spirv("mul_mat_vec_sg_" + name).empty());
         CHECK(!shader_spirv("mul_mat_rotate").empty());
         CHECK(!shader_spirv("mul_mat_mm_" + name).empty());
+        CHECK(!shader_spirv("mul_mat_mm16_" + name).empty());
     }
 }
 
@@ -190,13 +191,16 @@ TEST_CASE("vulkan: get_rows decodes every weight type exactly as quant/ does", "
 }
 
 // mul_mat through the shaders directly: w [k, n, b2] x x [k, m, B2] with the GQA broadcast.
-// The mat-vec kernel reduces with subgroupAdd (`subgroup`) or in shared memory.
+// The mat-vec kernel runs with `shape` (workgroup size, rows per workgroup, subgroupAdd or
+// shared-memory reduction: its specialization constants).
 static void check_mul_mat_shader(Device & dev, Type type, int64_t k, int64_t n, int64_t m, int64_t b2, int64_t B2,
-                                 std::mt19937 & rng, bool subgroup = false) {
+                                 std::mt19937 & rng, backends::vulkan::MatVecShape shape = {64, 4, false}) {
+    const bool subgroup = shape.subgroup;
     const std::string name = lower(quant::traits(type).name);
     const bool tiled = m > 8;
     INFO(name << " k " << k << " n " << n << " m " << m << " b2 " << b2 << " B2 " << B2
-              << (tiled ? " (tiled)" : subgroup ? " (vec, subgroup)" : " (vec, shared)"));
+              << (tiled ? " (tiled)" : subgroup ? " (vec, subgroup)" : " (vec, shared)") << " wg " << shape.wg
+              << " rows " << shape.rows);
     Quantized w = make_rows(type, k, n * b2, rng);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     // x rows are padded (x_nb1 = k + 3) to exercise strides.
@@ -234,14 +238,15 @@ static void check_mul_mat_shader(Device & dev, Type type, int64_t k, int64_t n, 
         p.m = uint32_t(m);
         REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + 63) / 64), uint32_t((m + 63) / 64), uint32_t(B2)).ok());
     } else {
-        const uint32_t wg = 64;
-        auto pipe = dev.pipeline((subgroup ? "mul_mat_vec_sg_" : "mul_mat_vec_") + name, 3, sizeof(MulMatPush), wg);
+        REQUIRE(backends::vulkan::check_shapes({shape, false}, dev.info().features).ok());
+        const uint32_t spec[3] = {shape.wg, shape.rows, shape.partials(dev.info().features)};
+        auto pipe = dev.pipeline((subgroup ? "mul_mat_vec_sg_" : "mul_mat_vec_") + name, 3, sizeof(MulMatPush), spec);
         REQUIRE(pipe.ok());
         for (int64_t m0 = 0; m0 < m; m0 += 8) {  // the kernel takes up to 8 activation rows
             p.m = uint32_t(std::min<int64_t>(8, m - m0));
             p.x_off = uint32_t(m0 * x_nb1);
             p.d_off = uint32_t(m0 * n);
-            REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + 3) / 4), 1, uint32_t(B2)).ok());  // 4 rows per group
+            REQUIRE(dev.dispatch(**pipe, bufs, &p, uint32_t((n + shape.rows - 1) / shape.rows), 1, uint32_t(B2)).ok());
         }
     }
 
@@ -280,9 +285,12 @@ TEST_CASE("vulkan: mul_mat mat-vec shaders (the variant the backend does not pic
         const int64_t k = row_len(type, rotated(type) ? 1024 : 320);
         // The backend tests below run whichever mat-vec variant the device gets (subgroup on
         // lavapipe) and the tiled kernel; here the other variant, at longer rows.
-        const bool subgroup = !has_subgroup_arithmetic(dev);
-        check_mul_mat_shader(dev, type, k, 7, 1, 1, 1, rng, subgroup);  // decode: one token
-        check_mul_mat_shader(dev, type, k, 5, 5, 2, 4, rng, subgroup);  // a few tokens, GQA broadcast
+        backends::vulkan::MatVecShape other = dev.shapes().vec;
+        other.subgroup = !other.subgroup && has_subgroup_arithmetic(dev);
+        other.wg = 64;
+        other.rows = 3;  // not a divisor of n: the last workgroup holds fewer rows
+        check_mul_mat_shader(dev, type, k, 7, 1, 1, 1, rng, other);  // decode: one token
+        check_mul_mat_shader(dev, type, k, 5, 5, 2, 4, rng, other);  // a few tokens, GQA broadcast
     }
 }
 
@@ -298,7 +306,9 @@ using test::OpCase;
 // the Vulkan result.
 std::vector<float> backend_mul_mat(backends::vulkan::VkBackend & vk, Type type, int64_t k, int64_t n, int64_t m,
                                    int64_t b2, int64_t B2, uint32_t seed) {
-    INFO(quant::traits(type).name << " k " << k << " n " << n << " m " << m << " b2 " << b2 << " B2 " << B2);
+    const bool half = m > 8 && vk.device().shapes().mm_f16;
+    INFO(quant::traits(type).name << " k " << k << " n " << n << " m " << m << " b2 " << b2 << " B2 " << B2
+                                  << (half ? " (f16 tiles)" : ""));
     OpCase c(seed);
     std::vector<float> wd, xh;
     Tensor w = c.typed("w", type, {k, n, b2}, wd);
@@ -328,7 +338,11 @@ std::vector<float> backend_mul_mat(backends::vulkan::VkBackend & vk, Type type, 
                     ww += double(wr[e]) * wr[e];
                     w1 += std::fabs(double(wr[e]));
                 }
-                const double tol = double(k + 64) * 1.2e-7 * std::sqrt(ww * xx) + 1e-6;
+                // f16 tiles (m > 8 where the device has shaderFloat16): each product's inputs,
+                // the product and the pair sum rounded to f16, <= 4.2 * 2^-11 of sum |w_i x_i|
+                // <= ||w|| ||x|| (shaders/mul_mat_mm.glsl).
+                const double tol = double(k + 64) * 1.2e-7 * std::sqrt(ww * xx) + 1e-6 +
+                                   (half ? 2.1e-3 * std::sqrt(ww * xx) : 0.0);
                 const double cpu_tol = w1 * xmax / 254.0 * 1.01 + tol;
                 const size_t o = size_t((i2 * m + j) * n + row);
                 if (!(std::fabs(double(got[o]) - ref) <= tol)) {
@@ -354,6 +368,61 @@ TEST_CASE("vulkan backend: mul_mat for every weight type and token count vs f64 
         const int64_t k = row_len(type, rotated(type) ? 512 : 96);
         for (int64_t m : {1, 2, 5, 8, 17, 64}) backend_mul_mat(*vk, type, k, 33, m, 1, 1, seed++);
     }
+}
+
+TEST_CASE("vulkan backend: mat-vec workgroup shapes (specialization constants) all match f64 and the CPU", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    backends::vulkan::Device & dev = vk->device();
+    const backends::vulkan::KernelShapes chosen = dev.shapes();
+    INFO("device default: " << backends::vulkan::describe(chosen));
+    const bool sg = has_subgroup_arithmetic(dev);
+    // wg x rows x reduction: one subgroup per workgroup, several subgroups, the shared tree, one
+    // row and rows that do not divide n (33).
+    const backends::vulkan::MatVecShape shapes[] = {{8, 8, sg}, {16, 3, sg}, {64, 4, sg}, {128, 1, sg},
+                                                    {32, 2, false}, {256, 3, false}};
+    uint32_t seed = 700;
+    for (const backends::vulkan::MatVecShape & shape : shapes) {
+        INFO("mat-vec " << shape.wg << "x" << shape.rows << (shape.subgroup ? " subgroupAdd" : " shared-tree"));
+        backends::vulkan::KernelShapes s = chosen;
+        s.vec = shape;
+        REQUIRE(dev.set_shapes(s).ok());
+        for (Type type : {Type::F32, Type::Q8_0, Type::Q4_K, Type::Q6_K, Type::QT4}) {
+            const int64_t k = row_len(type, rotated(type) ? 512 : 320);
+            for (int64_t m : {1, 3, 8}) backend_mul_mat(*vk, type, k, 33, m, 1, 1, seed++);
+        }
+    }
+    REQUIRE(dev.set_shapes(chosen).ok());
+    // A shape the device cannot run is refused with the reason, and the shapes stay as they were.
+    backends::vulkan::KernelShapes bad = chosen;
+    bad.vec = {48, 4, false};
+    const Status st = dev.set_shapes(bad);
+    CHECK_FALSE(st.ok());
+    CHECK(st.message().find("power of two") != std::string::npos);
+    CHECK(dev.shapes().vec.wg == chosen.vec.wg);
+}
+
+TEST_CASE("vulkan backend: tiled mul_mat with f32 tiles and with f16 tiles (where shaderFloat16) vs f64 and the CPU", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    backends::vulkan::Device & dev = vk->device();
+    const backends::vulkan::KernelShapes chosen = dev.shapes();
+    INFO("device default: " << backends::vulkan::describe(chosen) << ", shaderFloat16 "
+                            << dev.info().features.float16);
+    uint32_t seed = 800;
+    for (bool f16 : {false, true}) {
+        backends::vulkan::KernelShapes s = chosen;
+        s.mm_f16 = f16;
+        if (f16 && !dev.info().features.float16) {
+            CHECK_FALSE(dev.set_shapes(s).ok());  // refused, naming shaderFloat16
+            continue;
+        }
+        REQUIRE(dev.set_shapes(s).ok());
+        for (Type type : weight_types()) {
+            const int64_t k = row_len(type, rotated(type) ? 512 : 96);
+            for (int64_t m : {17, 64}) backend_mul_mat(*vk, type, k, 70, m, 1, 1, seed++);
+        }
+        backend_mul_mat(*vk, Type::Q4_K, 256, 9, 20, 2, 4, seed++);  // GQA broadcast
+    }
+    REQUIRE(dev.set_shapes(chosen).ok());
 }
 
 TEST_CASE("vulkan backend: mul_mat GQA broadcast and batches", "[vulkan]") {
@@ -475,6 +544,8 @@ TEST_CASE("vulkan backend: get_rows for every table type equals the CPU bit for 
 
 TEST_CASE("vulkan model: Q8_0 logits are at least as close to the Q8_0-rounded transformers reference as the CPU's", "[vulkan]") {
     QUANTA_VK_OR_SKIP(vk);
+    const test::TilesScope f32_tiles(*vk, false);  // the claim is about f32 arithmetic (f16 tiles: test_vk_model.cpp)
+    REQUIRE(f32_tiles.ok);
     auto cpu = backends::create_cpu_backend(2);
     for (const char * name : quanta_test::kFixtures) {
         const quanta_test::Oracle o = quanta_test::load_oracle(name);

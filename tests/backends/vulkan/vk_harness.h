@@ -35,6 +35,24 @@ inline backends::vulkan::VkBackend * vk_backend(std::string & why) {
     quanta::backends::vulkan::VkBackend * var = quanta::test::vk_backend(var##_why); \
     if (!var) QUANTA_SKIP("no Vulkan device: " << var##_why)
 
+// The device's tiled mat-mat uses f32 tiles (f16 = false) or f16 tiles for the scope, then its
+// shapes are restored. Tests that compare Vulkan with the CPU (or with itself) to f32 rounding
+// pin f32 tiles; f16 tiles, the default where the device has shaderFloat16, move a prompt's
+// logits by ~1e-2 and are held to their own criteria (test_vk_model.cpp, test_vk_matmul.cpp).
+struct TilesScope {
+    backends::vulkan::Device & dev;
+    backends::vulkan::KernelShapes saved;
+    TilesScope(backends::vulkan::VkBackend & vk, bool f16) : dev(vk.device()), saved(vk.device().shapes()) {
+        backends::vulkan::KernelShapes s = saved;
+        s.mm_f16 = f16;
+        ok = dev.set_shapes(s).ok();
+    }
+    ~TilesScope() { (void)dev.set_shapes(saved); }
+    TilesScope(const TilesScope &) = delete;
+    TilesScope & operator=(const TilesScope &) = delete;
+    bool ok = false;  // false: the device cannot run that choice (f16 without shaderFloat16)
+};
+
 // Every node of the case on Vulkan (no layer tags: gpu_outside_layers), results next to the CPU's.
 struct VkRun {
     std::vector<std::vector<float>> cpu, vk;
