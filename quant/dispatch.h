@@ -48,8 +48,8 @@ struct Kernels {
     DotRowsFn vec_dot_rows;
     // Up to kMaxMatVecRows weight rows . one activation row (decode); null where the ISA has no
     // such kernel for the type: call mat_vec() below, which falls back to vec_dot. The kernels
-    // prefetch the next call's rows (the rows right after theirs); QUANTA_MV_PREFETCH=0 turns that
-    // off, for comparisons.
+    // prefetch the next call's rows (the rows right after theirs); for comparisons,
+    // QUANTA_MV_PREFETCH=0 turns that off and QUANTA_MATVEC=0 leaves every vec_dot_wrows null.
     MatVecFn vec_dot_wrows;
     // Weight row -> f32.
     DequantizeRowFn dequantize_row;

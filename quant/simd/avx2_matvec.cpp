@@ -346,6 +346,9 @@ template <int NR> struct WQT4 { static void run(const void * w, size_t s, const 
 }  // namespace
 
 void fill_matvec_avx2(IsaKernels & k) {
+    // QUANTA_MATVEC=0: no mat-vec kernels (decode calls vec_dot row by row, as before they existed),
+    // for before/after comparisons in one binary.
+    if (const char * e = std::getenv("QUANTA_MATVEC"); e && std::atoi(e) == 0) return;
     if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_next = std::atoi(e) != 0;
     k.dot_wrows[size_t(Type::Q4_0)] = wrows_q4_0;
     k.dot_wrows[size_t(Type::Q8_0)] = wrows_dispatch<WQ8_0>;

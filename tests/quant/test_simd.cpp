@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -237,6 +238,7 @@ TEST_CASE("the x86 CPU has mat-vec kernels for the decode types", "[quant][simd]
     // A silent fallback to vec_dot would pass the bit-exact test above: require the kernels where
     // the AVX2 level was chosen (the AVX-512 levels pair their own vec_dot and may have none).
     if (cpu_isa_level() != Isa::Avx2) QUANTA_SKIP("quant ISA is " << cpu_isa() << ", not avx2");
+    if (const char * e = std::getenv("QUANTA_MATVEC"); e && std::atoi(e) == 0) QUANTA_SKIP("QUANTA_MATVEC=0 turned the mat-vec kernels off");
     for (Type t : {Type::Q4_0, Type::Q4_K, Type::Q8_0, Type::QT4}) {
         INFO(traits(t).name);
         CHECK(kernels(t).vec_dot_wrows != nullptr);
