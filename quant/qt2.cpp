@@ -24,17 +24,8 @@ void quantize_row_qt2(const float * src, void * dst, int64_t n, const float * im
         BlockQT2 & b = y[i];
         std::memset(&b, 0, sizeof b);
         b.d = qt_quantize_scales(x, w, grid, kQT2Sub, ls, idx);
-        for (int j = 0; j < kQTBlock / kQT2Sub; ++j) {
-            const int m = ls[j] < 0 ? -ls[j] : ls[j];
-            b.scales_l[j >> 1] = uint8_t(b.scales_l[j >> 1] | ((m & 0xF) << (4 * (j & 1))));
-            b.scales_h[j >> 2] = uint8_t(b.scales_h[j >> 2] | ((m >> 4) << (2 * (j & 3))));
-            if (ls[j] < 0) b.signs |= 1u << j;
-        }
-        if (importance) {
-            float scale[kQTBlock];
-            for (int e = 0; e < kQTBlock; ++e) scale[e] = fp16_to_fp32(b.d) * float(ls[e / kQT2Sub]);
-            qt_refine_importance(x, importance + i * kQTBlock, grid, scale, idx);
-        }
+        if (importance) qt_refine_importance(x, importance + i * kQTBlock, grid, b.d, kQT2Sub, ls, idx);
+        qt_pack_scales(ls, kQTBlock / kQT2Sub, b.scales_l, b.scales_h, reinterpret_cast<uint8_t *>(&b.signs));
         qt_pack2(idx, b.qs);
     }
 }

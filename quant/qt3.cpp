@@ -22,12 +22,9 @@ void quantize_row_qt3(const float * src, void * dst, int64_t n, const float * im
         qt_rotate_and_weigh(src + i * kQTBlock, importance ? importance + i * kQTBlock : nullptr, x, w);
         int ls[kQTBlock / kQTSub];
         y[i].h.d = qt_quantize_scales(x, w, grid, kQTSub, ls, idx);
-        qt_pack_header(ls, y[i].h);
-        if (importance) {
-            float scale[kQTBlock];
-            for (int e = 0; e < kQTBlock; ++e) scale[e] = fp16_to_fp32(y[i].h.d) * float(ls[e / kQTSub]);
-            qt_refine_importance(x, importance + i * kQTBlock, grid, scale, idx);
-        }
+        if (importance) qt_refine_importance(x, importance + i * kQTBlock, grid, y[i].h.d, kQTSub, ls, idx);
+        QtHeader & h = y[i].h;
+        qt_pack_scales(ls, kQTBlock / kQTSub, h.scales_l, h.scales_h, reinterpret_cast<uint8_t *>(&h.signs));
         qt_pack2(idx, y[i].ql);
         std::memset(y[i].qh, 0, sizeof y[i].qh);
         for (int e = 0; e < kQTBlock; ++e) y[i].qh[e >> 3] = uint8_t(y[i].qh[e >> 3] | (((idx[e] >> 2) & 1) << (e & 7)));

@@ -1,22 +1,19 @@
 // quant/qt4.cpp — reference codec of QT4 and Q8_KH (format and rationale in qt4.h).
 //
-// Quantizer: rotate each 256 weights, then per 32-element sub-block search a signed scale over
-// the IQ4 grid (search.h), quantize the 16 scale magnitudes to 6 bits against one fp16
-// super-scale, try each magnitude +-1 and keep the one with the lower error, refit the
-// super-scale by least squares, and assign every element its nearest level under the stored
-// scales. With an imatrix, the levels are then refined against the importance-weighted error in
-// the original domain (qt_refine_importance, quant/qt_common.h): the rotation mixes all 256
-// columns of a block, so per-column weights cannot enter the per-element search directly.
+// Quantizer: QT3's and QT2's (quant/qt_common.h) on the 16-level IQ4 grid: rotate each 256
+// weights, per 32-element sub-block search a signed scale, quantize the 16 scale magnitudes to 6
+// bits against one fp16 super-scale (each +-1 where that lowers the error), refit the
+// super-scale by least squares, assign every element its nearest level. With an imatrix, scales
+// and levels are then refined against the importance-weighted error in the original domain
+// (qt_refine_importance): the rotation mixes all 256 columns of a block, so per-column weights
+// cannot enter the per-element search directly.
 #include "quant/qt4.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "quant/kquants.h"
 #include "quant/legacy.h"
 #include "quant/qt_common.h"
-#include "quant/search.h"
 
 namespace quanta::quant {
 
@@ -47,8 +44,6 @@ void fwht_256(float * p) {
     }
 }
 
-inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
 }  // namespace
 
 void rotate_256(float * x) {
@@ -64,82 +59,16 @@ void unrotate_256(float * x) {
 
 void quantize_row_qt4(const float * src, void * dst, int64_t n, const float * importance) {
     BlockQT4 * y = static_cast<BlockQT4 *>(dst);
-    const GridLut & lut = iq4_grid();
-    float w[32];
-    for (float & v : w) v = 1.0f;
+    static const QtGrid grid = make_qt_grid(kIQ4Values, 16);
     for (int64_t i = 0; i < n / kQT4Block; ++i) {
-        float x[kQT4Block];
-        std::memcpy(x, src + i * kQT4Block, sizeof x);
-        rotate_256(x);
-        rotate_256(x + kRotation);
-        float sc[16];
+        float x[kQT4Block], w[kQT4Block];
         uint8_t q[kQT4Block];
-        float amax = 0.0f;
-        for (int j = 0; j < 16; ++j) {
-            sc[j] = search_scale_grid(x + 32 * j, w, 32, lut, q + 32 * j);
-            amax = std::max(amax, std::fabs(sc[j]));
-        }
-        y[i].d = fp32_to_fp16(amax / 63.0f);
         int ls[16];
-        // Magnitudes against the stored super-scale; then each +-1 if that lowers the error.
-        auto sub_error = [&](int j, int l, float ds) {
-            const float dl = ds * float(l);
-            const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
-            float e = 0.0f;
-            for (int k = 32 * j; k < 32 * j + 32; ++k) {
-                const float v = dl * float(kIQ4Values[grid_index(lut, x[k] * idl)]) - x[k];
-                e += v * v;
-            }
-            return e;
-        };
-        for (int pass = 0; pass < 2; ++pass) {
-            const float ds = fp16_to_fp32(y[i].d);
-            const float ids = ds != 0.0f ? 1.0f / ds : 0.0f;
-            for (int j = 0; j < 16; ++j) {
-                const int base = clampi(round_away(sc[j] * ids), -63, 63);
-                int best = base;
-                float best_e = sub_error(j, base, ds);
-                for (int l : {base - 1, base + 1}) {
-                    if (l < -63 || l > 63) continue;
-                    const float e = sub_error(j, l, ds);
-                    if (e < best_e) { best_e = e; best = l; }
-                }
-                ls[j] = best;
-                const float dl = ds * float(best);
-                const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
-                for (int k = 32 * j; k < 32 * j + 32; ++k) q[k] = uint8_t(grid_index(lut, x[k] * idl));
-            }
-            if (pass == 1) break;
-            double sxu = 0.0, suu = 0.0;
-            for (int k = 0; k < kQT4Block; ++k) {
-                const double u = double(ls[k >> 5]) * kIQ4Values[q[k]];
-                sxu += double(x[k]) * u;
-                suu += u * u;
-            }
-            if (suu > 0.0) {
-                const uint16_t nd = fp32_to_fp16(float(sxu / suu));
-                if (fp16_to_fp32(nd) > 0.0f) {
-                    // Express the found scales against the refitted super-scale.
-                    const float ratio = fp16_to_fp32(y[i].d) / fp16_to_fp32(nd);
-                    for (int j = 0; j < 16; ++j) sc[j] = float(ls[j]) * ratio * fp16_to_fp32(nd);
-                    y[i].d = nd;
-                }
-            }
-        }
-        if (importance) {
-            static const QtGrid grid = make_qt_grid(kIQ4Values, 16);
-            float scale[kQT4Block];
-            for (int k = 0; k < kQT4Block; ++k) scale[k] = fp16_to_fp32(y[i].d) * float(ls[k >> 5]);
-            qt_refine_importance(x, importance + i * kQT4Block, grid, scale, q);
-        }
-        std::memset(y[i].scales_l, 0, sizeof y[i].scales_l);
-        std::memset(y[i].scales_h, 0, sizeof y[i].scales_h);
-        y[i].signs = 0;
+        qt_rotate_and_weigh(src + i * kQT4Block, importance ? importance + i * kQT4Block : nullptr, x, w);
+        y[i].d = qt_quantize_scales(x, w, grid, 32, ls, q);
+        if (importance) qt_refine_importance(x, importance + i * kQT4Block, grid, y[i].d, 32, ls, q);
+        qt_pack_scales(ls, 16, y[i].scales_l, y[i].scales_h, reinterpret_cast<uint8_t *>(&y[i].signs));
         for (int j = 0; j < 16; ++j) {
-            const int m = ls[j] < 0 ? -ls[j] : ls[j];
-            y[i].scales_l[j >> 1] |= uint8_t((m & 0xF) << (4 * (j & 1)));
-            y[i].scales_h[j >> 2] |= uint8_t((m >> 4) << (2 * (j & 3)));
-            if (ls[j] < 0) y[i].signs = uint16_t(y[i].signs | (1u << j));
             for (int k = 0; k < 16; ++k) y[i].qs[16 * j + k] = uint8_t(q[32 * j + k] | (q[32 * j + 16 + k] << 4));
         }
     }

@@ -107,54 +107,109 @@ uint16_t qt_quantize_scales(const float * x, const float * w, const QtGrid & gri
     return d16;
 }
 
-void qt_pack_header(const int * ls, QtHeader & h) {
-    std::memset(h.scales_l, 0, sizeof h.scales_l);
-    std::memset(h.scales_h, 0, sizeof h.scales_h);
-    h.signs = 0;
-    for (int j = 0; j < kQTBlock / kQTSub; ++j) {
+void qt_pack_scales(const int * ls, int n, uint8_t * lo, uint8_t * hi, uint8_t * signs) {
+    std::memset(lo, 0, size_t(n / 2));
+    std::memset(hi, 0, size_t(n / 4));
+    std::memset(signs, 0, size_t(n / 8));
+    for (int j = 0; j < n; ++j) {
         const int m = ls[j] < 0 ? -ls[j] : ls[j];
-        h.scales_l[j >> 1] = uint8_t(h.scales_l[j >> 1] | ((m & 0xF) << (4 * (j & 1))));
-        h.scales_h[j >> 2] = uint8_t(h.scales_h[j >> 2] | ((m >> 4) << (2 * (j & 3))));
-        if (ls[j] < 0) h.signs = uint16_t(h.signs | (1u << j));
+        lo[j >> 1] = uint8_t(lo[j >> 1] | ((m & 0xF) << (4 * (j & 1))));
+        hi[j >> 2] = uint8_t(hi[j >> 2] | ((m >> 4) << (2 * (j & 3))));
+        if (ls[j] < 0) signs[j >> 3] = uint8_t(signs[j >> 3] | (1 << (j & 7)));
     }
 }
 
-void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, const float * scale,
+namespace {
+
+// delta^T M delta for M = R diag(dw) R^T: sum_i dw_i (R^T delta)_i^2. Leaves R^T delta in u.
+float quad_form(const float * delta, const float * dw, float * u) {
+    std::memcpy(u, delta, sizeof(float) * kRotation);
+    unrotate_256(u);
+    float q = 0.0f;
+    for (int i = 0; i < kRotation; ++i) q += dw[i] * u[i] * u[i];
+    return q;
+}
+
+// h += M delta, given u = R^T delta.
+void add_m_delta(float * u, const float * dw, float * h) {
+    for (int i = 0; i < kRotation; ++i) u[i] *= dw[i];
+    rotate_256(u);
+    for (int i = 0; i < kRotation; ++i) h[i] += u[i];
+}
+
+}  // namespace
+
+void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, uint16_t d, int sub, int * ls,
                           uint8_t * idx) {
+    const float ds = fp16_to_fp32(d);
+    const int sh = grid.shift;
     for (int r = 0; r < kQTBlock / kRotation; ++r) {
         const float * xr = x + r * kRotation;
-        const float * sr = scale + r * kRotation;
         uint8_t * ir = idx + r * kRotation;
+        int * lr = ls + r * kRotation / sub;
         float dw[kRotation];
         element_weights(importance + r * kRotation, kRotation, dw);
         double mean = 0.0;
         for (float v : dw) mean += double(v);
-        const float m_ii = float(mean / kRotation);  // diagonal of M = R D R^T (|R_ik| = 1/16)
-        // h = R D R^T (r_hat - x): half the gradient of the weighted loss in the rotated domain.
-        float h[kRotation];
-        for (int i = 0; i < kRotation; ++i) h[i] = sr[i] * float(grid.levels[ir[i]]) - xr[i];
+        const float m_ii = float(mean / kRotation);  // diagonal of M (|R_ik| = 1/16)
+        // h = M (r_hat - x): half the gradient of the weighted loss in the rotated domain.
+        float h[kRotation], u[kRotation];
+        for (int i = 0; i < kRotation; ++i) h[i] = ds * float(lr[i / sub]) * float(grid.levels[ir[i]]) - xr[i];
         unrotate_256(h);
         for (int i = 0; i < kRotation; ++i) h[i] *= dw[i];
         rotate_256(h);
-        for (int pass = 0; pass < 2; ++pass) {
+        for (int pass = 0; pass < 3; ++pass) {
+            // Scale moves: the whole sub-block's change delta, loss change 2 delta.h + delta^T M delta.
+            for (int j = 0; j < kRotation / sub; ++j) {
+                const int k0 = j * sub;
+                const float old_s = ds * float(lr[j]);
+                int best_l = lr[j];
+                float best_dl = 0.0f;
+                uint8_t best_idx[kRotation];
+                float best_delta[kRotation];
+                for (int l : {lr[j] - 2, lr[j] - 1, lr[j] + 1, lr[j] + 2}) {
+                    if (l < -63 || l > 63) continue;
+                    const float s = ds * float(l);
+                    const float is = s != 0.0f ? 1.0f / s : 0.0f;
+                    float delta[kRotation] = {};
+                    uint8_t cand[kRotation];
+                    float lin = 0.0f;
+                    for (int k = k0; k < k0 + sub; ++k) {
+                        cand[k - k0] = uint8_t(grid_index(grid.lut, xr[k] * is) >> sh);
+                        delta[k] = s * float(grid.levels[cand[k - k0]]) - old_s * float(grid.levels[ir[k]]);
+                        lin += delta[k] * h[k];
+                    }
+                    const float dl = 2.0f * lin + quad_form(delta, dw, u);
+                    if (dl < best_dl) {
+                        best_dl = dl;
+                        best_l = l;
+                        std::memcpy(best_idx, cand, size_t(sub));
+                        std::memcpy(best_delta, delta, sizeof delta);
+                    }
+                }
+                if (best_l == lr[j]) continue;
+                lr[j] = best_l;
+                std::memcpy(ir + k0, best_idx, size_t(sub));
+                quad_form(best_delta, dw, u);
+                add_m_delta(u, dw, h);
+            }
+            // Level moves: one element at a time, loss change 2 delta h_i + delta^2 M_ii.
             for (int i = 0; i < kRotation; ++i) {
+                const float s = ds * float(lr[i / sub]);
                 int best = ir[i];
                 float best_dl = 0.0f, best_delta = 0.0f;
                 for (int c : {ir[i] - 1, ir[i] + 1}) {
                     if (c < 0 || c >= grid.n_levels) continue;
-                    const float delta = sr[i] * float(grid.levels[c] - grid.levels[ir[i]]);
+                    const float delta = s * float(grid.levels[c] - grid.levels[ir[i]]);
                     const float dl = 2.0f * delta * h[i] + delta * delta * m_ii;
                     if (dl < best_dl) { best_dl = dl; best = c; best_delta = delta; }
                 }
                 if (best == ir[i]) continue;
                 ir[i] = uint8_t(best);
-                // h += delta * M e_i, M e_i = R D R^T e_i.
                 float col[kRotation] = {};
-                col[i] = 1.0f;
-                unrotate_256(col);
-                for (int k = 0; k < kRotation; ++k) col[k] *= dw[k];
-                rotate_256(col);
-                for (int k = 0; k < kRotation; ++k) h[k] += best_delta * col[k];
+                col[i] = best_delta;
+                quad_form(col, dw, u);
+                add_m_delta(u, dw, h);
             }
         }
     }

@@ -63,8 +63,10 @@ QtGrid make_qt_grid(const int8_t * levels, int n_levels);
 // magnitude rounded then moved by +-1 where that lowers the sub-block's weighted error, d refitted
 // by weighted least squares, every element assigned its nearest level under the stored scales.
 uint16_t qt_quantize_scales(const float * x, const float * w, const QtGrid & grid, int sub, int * ls, uint8_t * idx);
-// Writes 16 signed scales (|ls| <= 63) into the header's scale fields (d untouched).
-void qt_pack_header(const int * ls, QtHeader & h);
+// Writes n signed 6-bit scales (|ls| <= 63) as every QT format lays them out: magnitude bits 0..3
+// in nibble j % 2 of lo[j / 2], bits 4..5 in bits 2 * (j % 4) of hi[j / 4], the sign in bit j of
+// the little-endian signs field. Clears the fields first.
+void qt_pack_scales(const int * ls, int n, uint8_t * lo, uint8_t * hi, uint8_t * signs);
 
 // Rotates n_blocks * 512 weights of src into x (rotate_256 per 256) and builds the quantizer's
 // element weights from the imatrix: after the rotation an element of rotation block r stands for
@@ -73,12 +75,13 @@ void qt_pack_header(const int * ls, QtHeader & h);
 void qt_rotate_and_weigh(const float * src, const float * importance, float * x, float * w);
 
 // With an imatrix: the error that matters is in the original domain, sum_k imp_k (w_k - w^_k)^2
-// = err^T R diag(imp) R^T err with err the rotated error, a full (not diagonal) quadratic form.
-// Greedy coordinate descent on it: for each rotated element in order (two passes) try the
-// neighbouring levels under its stored scale (scale[e] = fp16(d) * s_j) and keep a move that
-// lowers the weighted loss, updating the gradient R D R^T err exactly (two Hadamard transforms
-// per accepted move). Scales stay as searched. Deterministic.
-void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, const float * scale,
+// = err^T M err with err the rotated error and M = R diag(imp) R^T, a full (not diagonal)
+// quadratic form per rotation block. Greedy coordinate descent on it, two passes over each
+// rotation block: first each sub-block's scale ls[j] +-1 (its elements re-assigned to their
+// nearest levels under the new scale), then each element's neighbouring levels under its scale;
+// a move is kept when it lowers the loss, and the gradient M err is updated exactly. d (the fp16
+// super-scale) stays. Deterministic.
+void qt_refine_importance(const float * x, const float * importance, const QtGrid & grid, uint16_t d, int sub, int * ls,
                           uint8_t * idx);
 
 // Packs the low 2 bits of idx[512] into the 2-bit plane (128 bytes).
