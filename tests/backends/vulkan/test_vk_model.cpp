@@ -127,8 +127,8 @@ TEST_CASE("vulkan model: q8_0 weights agree with transformers on the Q8_0-rounde
 
 // f16 tiles in the prompt's mat-mats (the default where the device has shaderFloat16): every
 // fixture on Vulkan against the CPU backend. f16 rounding moves logits by ~1e-2 (measured on
-// lavapipe: max |delta| 0.005-0.08 per fixture), so the criteria are the oracle tests' ones: top-1 on
-// decisive positions (top-2 gap >= 0.1) and mean KL, plus the greedy continuation.
+// lavapipe with an f32 cache: up to 0.014), so the criteria are the oracle tests' ones: top-1 on
+// decisive positions (top-2 gap >= 0.1) and mean KL, and a loose bound on the largest change.
 TEST_CASE("vulkan model: f16 mat-mat tiles keep every fixture's top-1 and KL against the CPU", "[vulkan]") {
     QUANTA_VK_OR_SKIP(vk);
     const test::TilesScope f16_tiles(*vk, true);
