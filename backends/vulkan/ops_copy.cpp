@@ -1,4 +1,5 @@
-// backends/vulkan/ops_copy.cpp — copy (strided F32/F16 -> packed F32/F16/Q8_0) and set_rows (F32
+// backends/vulkan/ops_copy.cpp — copy (strided F32/F16/BF16/Q8_0 -> packed F32/F16/Q8_0; a Q8_0
+// source is strided by whole blocks) and set_rows (F32
 // rows into an F32/F16/Q8_0 KV cache at given row ids). F32 destinations use shaders/copy.comp;
 // F16 and Q8_0 destinations use shaders/copy_16.comp, which needs 16-bit storage and shaderInt16
 // and is registered only where the device has both (elsewhere the executor runs them on the CPU).
@@ -19,7 +20,8 @@ struct CopyPush {
     uint32_t d_nb3, ids_first, n_dst_rows, code;
 };
 
-uint32_t src_code(Type t) { return t == Type::F32 ? 0 : 1; }
+// SRC of copy_src.glsl.
+uint32_t src_code(Type t) { return t == Type::F32 ? 0 : t == Type::F16 ? 1 : t == Type::BF16 ? 2 : 3; }
 
 // Units of the destination array: floats for F32, halfwords for F16 and Q8_0.
 uint32_t dst_unit(Type t) { return t == Type::F32 ? 4 : 2; }
@@ -73,7 +75,7 @@ Status k_set_rows(const BoundNode & n, Recorder & rec) { return record_copy(n, r
 
 void register_copy(KernelTable & t) {
     const bool store16 = t.features().storage16 && t.features().int16;
-    for (Type src : {Type::F32, Type::F16}) {
+    for (Type src : {Type::F32, Type::F16, Type::BF16, Type::Q8_0}) {
         t.add(Op::Copy, Type::F32, src, kNone, k_copy);
         if (store16) {
             t.add(Op::Copy, Type::F16, src, kNone, k_copy);

@@ -1,8 +1,10 @@
 #version 450
-// copy to F32 (any source strides; source F32 or F16 by specialization constant SRC 0/1) and
+// copy to F32 (any source strides; source F32, F16, BF16 or Q8_0 by specialization constant SRC
+// 0-3, copy_src.glsl) and
 // set_rows into an F32 cache (SET_ROWS 1: source row r goes to destination row ids[r]; an id out
 // of range is skipped and reported through the data-error buffer). One invocation per element.
-// F16 sources are read as uint words (no 16-bit storage needed): strides are in halfwords.
+// F16, BF16 and Q8_0 sources are read as uint words (no 16-bit storage needed): strides are in
+// halfwords.
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint SRC = 0;
@@ -20,6 +22,7 @@ layout(push_constant) uniform P {
     uint s_nb3, d_first, d_nb1, d_nb2;
     uint d_nb3, ids_first, n_dst_rows, code;
 } p;
+#include "copy_src.glsl"
 
 void main() {
     const uint idx = group_index() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
@@ -30,8 +33,8 @@ void main() {
     r /= p.ne1;
     const uint i2 = r % p.ne2;
     const uint i3 = r / p.ne2;
-    const uint s = p.s_first + i0 * p.s_nb0 + i1 * p.s_nb1 + i2 * p.s_nb2 + i3 * p.s_nb3;
-    const float v = SRC == 0 ? sf[s] : unpackHalf2x16(sh[s >> 1] >> ((s & 1u) * 16u)).x;
+    const uint s = p.s_first + (i0 / copy_qk()) * p.s_nb0 + i1 * p.s_nb1 + i2 * p.s_nb2 + i3 * p.s_nb3;
+    const float v = copy_load(s, i0);
     uint row = i1;
     if (SET_ROWS != 0) {
         const int id = ids[p.ids_first + i1];

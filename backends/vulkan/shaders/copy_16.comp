@@ -2,7 +2,8 @@
 // copy and set_rows into 16-bit-addressed destinations (needs storageBuffer16BitAccess; the host
 // registers these kernels only where the device has it): DST 1 = F16, one invocation per element;
 // DST 2 = Q8_0, one invocation per 32-element block (d = amax / 127 as fp16, q = round(x / d) half
-// away from zero, as quant/legacy.cpp). Source F32 or F16 (SRC 0/1, F16 read as uint words).
+// away from zero, as quant/legacy.cpp). Source F32, F16, BF16 or Q8_0 (SRC 0-3, copy_src.glsl;
+// all but F32 read as uint words).
 // SET_ROWS 1: source row r goes to destination row ids[r] (out-of-range ids: skipped, reported).
 // Destination strides are in halfwords (a Q8_0 block is 17 of them).
 #extension GL_GOOGLE_include_directive : require
@@ -25,7 +26,9 @@ layout(push_constant) uniform P {
     uint d_nb3, ids_first, n_dst_rows, code;
 } p;
 
-float load(uint s) { return SRC == 0 ? sf[s] : unpackHalf2x16(sh[s >> 1] >> ((s & 1u) * 16u)).x; }
+#include "copy_src.glsl"
+// Element e of the source row starting at srow.
+float load(uint srow, uint e) { return copy_load(srow + (e / copy_qk()) * p.s_nb0, e); }
 
 uint16_t half_bits(float v) { return uint16_t(packHalf2x16(vec2(v, 0.0)) & 0xFFFFu); }
 
@@ -55,13 +58,13 @@ void main() {
     }
     const uint drow = p.d_first + row * p.d_nb1 + i2 * p.d_nb2 + i3 * p.d_nb3;
     if (DST == 1) {
-        d[drow + j] = half_bits(load(srow + j * p.s_nb0));
+        d[drow + j] = half_bits(load(srow, j));
         return;
     }
     float v[32];
     float amax = 0.0;
     for (uint k = 0; k < 32; ++k) {
-        v[k] = load(srow + (j * 32 + k) * p.s_nb0);
+        v[k] = load(srow, j * 32 + k);
         amax = max(amax, abs(v[k]));
     }
     const float dq = amax / 127.0;

@@ -140,24 +140,31 @@ TEST_CASE("vulkan ops: rope, every variant", "[vulkan]") {
     }
 }
 
-TEST_CASE("vulkan ops: copy from strided views into F32, F16, Q8_0", "[vulkan]") {
+TEST_CASE("vulkan ops: copy from strided views into F32, F16, Q8_0 (F32, F16, BF16, Q8_0 sources)", "[vulkan]") {
     QUANTA_VK_OR_SKIP(vk);
     const std::vector<Dims> shapes = {{32, 1}, {64, 7}, {96, 5, 3}, {128, 3, 2, 2}};
     uint32_t seed = 400;
     for (const Dims & ne : shapes) {
         for (Type dst : {Type::F32, Type::F16, Type::Q8_0}) {
             OpCase c(seed++);
-            std::vector<float> hx, hh;
+            std::vector<float> hx, hh, hb, hq;
             Tensor x = c.f32("x", ne, hx, 2.0f);
             Tensor xh = c.typed("xh", Type::F16, ne, hh);
-            std::vector<Tensor> outs = {c.g.copy(x, dst), c.g.copy(xh, Type::F32)};
+            Tensor xb = c.typed("xb", Type::BF16, ne, hb);
+            Tensor xq = c.typed("xq", Type::Q8_0, ne, hq);  // dim 0 is whole blocks in every shape
+            std::vector<Tensor> outs = {c.g.copy(x, dst), c.g.copy(xh, Type::F32), c.g.copy(xb, Type::F32),
+                                        c.g.copy(xq, Type::F32)};
             if (dst == Type::F32) {
                 outs.push_back(c.g.copy(c.g.transpose(x), Type::F32));         // dim 0 strided
                 outs.push_back(c.g.copy(c.g.permute(xh, 0, 2, 1, 3), Type::F32));  // F16 rows reordered
+                outs.push_back(c.g.copy(c.g.permute(xb, 0, 2, 1, 3), Type::F32));  // BF16 rows reordered
+                outs.push_back(c.g.copy(c.g.permute(xq, 0, 2, 1, 3), Type::F32));  // Q8_0 rows reordered
                 outs.push_back(c.g.copy(c.g.slice(x, 0, 0, 16), Type::F32));  // rows shorter than the stride
             } else {
                 outs.push_back(c.g.copy(c.g.permute(x, 0, 2, 1, 3), dst));
                 outs.push_back(c.g.copy(xh, dst));
+                outs.push_back(c.g.copy(xb, dst));
+                outs.push_back(c.g.copy(xq, dst));
             }
             INFO("shape " << x.shape_str() << " -> " << core::type_name(dst));
             VkRun r = run_cpu_and_vk(c, outs, *vk);
