@@ -1,5 +1,6 @@
 // backends/cuda/ops/decoders.h — host+device code of the CUDA kernels that can be checked without a
-// GPU: one decoder per weight type, the kpos visibility rule, Q8_0 encoding, QT4's signs.
+// GPU: one decoder per weight type, the mat-vec units (QT4, Q4_K, Q4_0, Q8_0), the kpos visibility
+// rule, Q8_0 encoding, QT4's signs.
 // Compiled by nvcc for the kernels (QUANTA_HD = __host__ __device__) and by the C++ compiler for
 // tests/backends/cuda/test_cuda_decoders.cpp, which holds them to quant/'s reference codecs.
 //
@@ -277,6 +278,142 @@ struct DecQT4 {
             w[i] = ds * float(iq4(q[i] & 0xF));
             w[i + 16] = ds * float(iq4(q[i] >> 4));
         }
+    }
+};
+
+// ---- mat-vec units (matvec.cuh) -------------------------------------------------------------------
+//
+// The decode mat-vec kernel walks a weight row in "units" of 32 weights, lane l of a warp taking
+// units l, l + 32, ... so that consecutive lanes read consecutive bytes. A unit is what one lane
+// can fetch with the widest legal loads: for the 16-byte-aligned layouts (QT4 272 B, Q4_K 144 B)
+// one 16-byte piece of the block's level bytes (one uint4 load; the launch checks that the row
+// base and strides are 16-byte aligned), for the 2-byte-aligned 18/34-byte blocks (Q4_0, Q8_0) the
+// whole block in 16-bit loads. U::unit(block, u, w) decodes unit u (0 <= u < kUnits) of the block
+// at `block` into w[32]: w[0..16) are the block's elements lo(u)..lo(u)+15 and w[16..32) are
+// hi(u)..hi(u)+15 (two runs of 16, both multiples of 16: the activations are read as float4).
+// Every weight is computed exactly as the chunk decoders above compute it (the same quant/
+// helpers, the same operations), so each unit is bit-exact to quant/'s reference
+// (tests/backends/cuda/test_cuda_decoders.cpp checks every element of random blocks on the host).
+// The per-sub-block scales are read with quant/'s helpers straight from the block (a few bytes
+// that the 8..16 lanes sharing a block read from the same L1 line).
+
+// 16 bytes, src 16-byte aligned (the caller's launch check): one 128-bit load on the device.
+QUANTA_HD inline void load16_aligned(uint8_t * dst, const uint8_t * src) {
+#if defined(__CUDA_ARCH__)
+    *reinterpret_cast<uint4 *>(dst) = *reinterpret_cast<const uint4 *>(src);
+#else
+    std::memcpy(dst, src, 16);
+#endif
+}
+
+// IQ4 grid value q (0..15) from two 64-bit constants: no memory access, so the lanes of a warp
+// never serialize on divergent indices the way a __constant__ table lookup does. Identical code on
+// both sides; the host test compares it with quant::kIQ4Values for every q.
+constexpr uint64_t iq4_pack(int first) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | uint8_t(kIQ4Mirror[first + i]);
+    return v;
+}
+constexpr uint64_t kIQ4Lo = iq4_pack(0), kIQ4Hi = iq4_pack(8);
+QUANTA_HD inline int iq4_reg(int q) {
+    const uint64_t g = (q & 8) ? kIQ4Hi : kIQ4Lo;
+    return int(int8_t(uint8_t(g >> (8 * (q & 7)))));
+}
+
+// QT4 unit u = sub-block u: its 16 level bytes qs[16u..16u+16) (block bytes 16 + 16u, 16-byte
+// aligned), element 32u + i in the low nibble of byte i, 32u + 16 + i in the high one.
+struct UnitQT4 {
+    static constexpr int kQK = 512, kBytes = 272, kUnits = 16, kAlign = 16;
+    QUANTA_HD static int lo(int u) { return 32 * u; }
+    QUANTA_HD static int hi(int u) { return 32 * u + 16; }
+    QUANTA_HD static void unit(const char * p, int u, float * w) {
+        const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(p);
+        const float ds = half_bits_to_float(b.d) * float(qt4_scale(b, u));
+        alignas(16) uint8_t q[16];
+        load16_aligned(q, b.qs + 16 * u);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+        for (int i = 0; i < 16; ++i) {
+            w[i] = ds * float(iq4_reg(q[i] & 0xF));
+            w[i + 16] = ds * float(iq4_reg(q[i] >> 4));
+        }
+    }
+};
+
+// Q4_K unit u = level bytes qs[16u..16u+16) (block bytes 16 + 16u, 16-byte aligned): with
+// c = 2 (u / 2), byte i holds element 32c + 16 (u % 2) + i of sub-block c in its low nibble and
+// the element 32 further, of sub-block c + 1, in its high nibble (DecQ4_K's layout).
+struct UnitQ4_K {
+    static constexpr int kQK = 256, kBytes = 144, kUnits = 8, kAlign = 16;
+    QUANTA_HD static int lo(int u) { return 64 * (u >> 1) + 16 * (u & 1); }
+    QUANTA_HD static int hi(int u) { return lo(u) + 32; }
+    QUANTA_HD static void unit(const char * p, int u, float * w) {
+        const BlockQ4_K & b = *reinterpret_cast<const BlockQ4_K *>(p);
+        const float d = half_bits_to_float(b.d), dmin = half_bits_to_float(b.dmin);
+        const int c = 2 * (u >> 1);
+        int sc0, m0, sc1, m1;
+        k4_scale_min(b.scales, c, &sc0, &m0);
+        k4_scale_min(b.scales, c + 1, &sc1, &m1);
+        const float dl0 = d * float(sc0), ml0 = dmin * float(m0);
+        const float dl1 = d * float(sc1), ml1 = dmin * float(m1);
+        alignas(16) uint8_t q[16];
+        load16_aligned(q, b.qs + 16 * u);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+        for (int i = 0; i < 16; ++i) {
+            w[i] = dl0 * float(q[i] & 0xF) - ml0;
+            w[i + 16] = dl1 * float(q[i] >> 4) - ml1;
+        }
+    }
+};
+
+// Whole 2-byte-aligned block B of `Words` 16-bit words into registers (16-bit loads: the widest
+// legal ones for 18- and 34-byte blocks in a packed row).
+template <typename B, int Words>
+struct BlockWords {
+    static_assert(sizeof(B) == 2 * Words);
+    uint16_t v[Words];
+    QUANTA_HD explicit BlockWords(const char * p) {
+        const uint16_t * s = reinterpret_cast<const uint16_t *>(p);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+        for (int i = 0; i < Words; ++i) v[i] = s[i];
+    }
+    QUANTA_HD const B & block() const { return *reinterpret_cast<const B *>(v); }
+};
+
+// Q4_0: the whole 18-byte block is the unit (element j < 16 low nibble of qs[j], j >= 16 high).
+struct UnitQ4_0 {
+    static constexpr int kQK = 32, kBytes = 18, kUnits = 1, kAlign = 2;
+    QUANTA_HD static int lo(int) { return 0; }
+    QUANTA_HD static int hi(int) { return 16; }
+    QUANTA_HD static void unit(const char * p, int, float * w) {
+        const BlockWords<BlockQ4_0, 9> words(p);
+        const BlockQ4_0 & b = words.block();
+        const float d = half_bits_to_float(b.d);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+        for (int j = 0; j < 32; ++j) w[j] = d * float(q4_nibble(b.qs, j) - 8);
+    }
+};
+
+// Q8_0: the whole 34-byte block is the unit.
+struct UnitQ8_0 {
+    static constexpr int kQK = 32, kBytes = 34, kUnits = 1, kAlign = 2;
+    QUANTA_HD static int lo(int) { return 0; }
+    QUANTA_HD static int hi(int) { return 16; }
+    QUANTA_HD static void unit(const char * p, int, float * w) {
+        const BlockWords<BlockQ8_0, 17> words(p);
+        const BlockQ8_0 & b = words.block();
+        const float d = half_bits_to_float(b.d);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+        for (int j = 0; j < 32; ++j) w[j] = d * float(b.qs[j]);
     }
 };
 

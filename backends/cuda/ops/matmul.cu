@@ -13,11 +13,18 @@
 // once into scratch. QT4 never un-rotates its weights: w . x = (R w) . (R x), so the activation
 // rows are rotated once into scratch (256-point Hadamard butterflies in shared memory, the
 // reference's operation order) and dotted with QT4's rotated-domain values.
+// Decode (1..8 columns) for QT4, Q4_K, Q4_0 and Q8_0 goes to matvec.cuh instead (128-bit / 16-bit
+// loads of contiguous pieces, decoded in registers) when its alignment preconditions hold;
+// QUANTA_CUDA_MATVEC=simple keeps every type on the simple kernel (to A/B the two on a GPU).
 // Float weights (F32, F16, BF16) use the same warp layout with lanes over elements (any K).
 // GQA / batch broadcasting: activation batch (i2, i3) reads weight batch (i2 / r2, i3 / r3).
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <type_traits>
 
 #include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/matvec.cuh"
 #include "backends/cuda/ops/mma.cuh"
 
 namespace quanta::backends::cuda {
@@ -178,10 +185,47 @@ bool use_mma(const MatArgs & a) {
     return enabled && a.M > kCols && (a.M + kMmaTile - 1) / kMmaTile <= 65535;
 }
 
+// QUANTA_CUDA_MATVEC: unset or "vec" = matvec.cuh for the types that have a unit, "simple" = the
+// simple kernel for every type. Any other value stops the program with a message naming it.
+bool use_vec() {
+    static const bool enabled = [] {
+        const char * v = std::getenv("QUANTA_CUDA_MATVEC");
+        if (!v || std::strcmp(v, "vec") == 0) return true;
+        if (std::strcmp(v, "simple") == 0) return false;
+        std::fprintf(stderr, "quanta: QUANTA_CUDA_MATVEC=%s is not a mat-vec kernel: use 'vec' (the default) or 'simple'\n", v);
+        std::exit(2);
+    }();
+    return enabled;
+}
+
+// Decoder D's mat-vec unit (decoders.h), or void where the type has none.
+template <typename D> struct VecUnit { using type = void; };
+template <> struct VecUnit<DecQT4> { using type = UnitQT4; };
+template <> struct VecUnit<DecQ4_K> { using type = UnitQ4_K; };
+template <> struct VecUnit<DecQ4_0> { using type = UnitQ4_0; };
+template <> struct VecUnit<DecQ8_0> { using type = UnitQ8_0; };
+
+// Launches matvec.cuh's kernel when D has a unit and the preconditions hold; false otherwise.
+template <typename D>
+bool launch_vec(const BoundNode & n, const LaunchCtx & ctx, const char * x, const MatArgs & a) {
+    using U = typename VecUnit<D>::type;
+    if constexpr (std::is_void_v<U>) {
+        return false;
+    } else {
+        if (!use_vec()) return false;
+        const VecArgs v{a.K, a.N, a.M, a.B2, a.r2, a.r3, a.x_nb1, a.x_nb2, a.x_nb3};
+        const TDesc w = tdesc(n.src[0]);
+        if (!matvec_fits<U>(w, x, v)) return false;
+        k_matvec_vec<U><<<matvec_grid(v, a.B2 * a.B3), 32 * kVecWarps, 0, ctx.stream>>>(w, x, tdesc(n.dst), v);
+        return true;
+    }
+}
+
 template <typename D>
 void l_mul_mat_blocks(const BoundNode & n, const LaunchCtx & ctx) {
     MatArgs a = mat_args(n);
     const char * x = prepare_x(n, ctx, a);
+    if (!use_mma(a) && launch_vec<D>(n, ctx, x, a)) return;
     if (use_mma(a)) {
         const MmaArgs m{a.K, a.N, a.M, a.B2, a.r2, a.r3, a.x_nb1, a.x_nb2, a.x_nb3};
         const dim3 grid(unsigned((a.N + kMmaTile - 1) / kMmaTile), unsigned((a.M + kMmaTile - 1) / kMmaTile),

@@ -6,6 +6,8 @@
 // a GPU allow for that; here the floats must be identical.)
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -17,6 +19,10 @@ using namespace quanta;
 using namespace quanta::backends::cuda;
 
 namespace {
+
+struct alignas(16) uint4_words {
+    uint32_t v[4];
+};
 
 std::string core_name(Type t) { return quant::traits(t).name; }
 
@@ -46,6 +52,51 @@ void check_decoder(Type type, int blocks) {
         const char * block = reinterpret_cast<const char *>(q.data()) + (c / (D::kQK / 32)) * D::kBytes;
         D::chunk(block, int(c % (D::kQK / 32)), got.data() + c * 32);
     }
+    if (type == Type::QT4) {
+        for (int64_t h = 0; h < n / 256; ++h) quant::unrotate_256(got.data() + h * 256);
+    }
+    CHECK(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0);
+}
+
+// The mat-vec units (decoders.h, matvec.cuh): every unit of every block of a random row decoded
+// with U, each of its 32 weights put at the element its lo/hi run names; every element must be
+// written exactly once and equal quant/'s dequantize_row bit for bit (QT4: after un-rotating).
+template <typename U>
+void check_units(Type type, int blocks, uint32_t seed) {
+    INFO(core_name(type) << " blocks " << blocks << " seed " << seed);
+    REQUIRE(quant::traits(type).block_size == U::kQK);
+    REQUIRE(int(quant::traits(type).block_bytes) == U::kBytes);
+    REQUIRE(U::kUnits * 32 == U::kQK);
+    REQUIRE(U::kBytes % U::kAlign == 0);
+    const int64_t n = int64_t(U::kQK) * blocks;
+    const std::vector<float> src = gaussian(size_t(n), seed, seed % 2 ? 1.0f : 30.0f);
+    // 16-byte aligned storage, as the device rows are (the kernel requires kAlign).
+    std::vector<uint4_words> storage((size_t(blocks) * U::kBytes + 15) / 16);
+    uint8_t * q = reinterpret_cast<uint8_t *>(storage.data());
+    quant::traits(type).quantize_row(src.data(), q, n, nullptr);
+    std::vector<float> ref(static_cast<size_t>(n));
+    quant::traits(type).dequantize_row(q, ref.data(), n);
+    std::vector<float> got(static_cast<size_t>(n), std::nanf(""));
+    std::vector<int> hits(static_cast<size_t>(n), 0);
+    for (int blk = 0; blk < blocks; ++blk) {
+        const char * block = reinterpret_cast<const char *>(q) + int64_t(blk) * U::kBytes;
+        for (int u = 0; u < U::kUnits; ++u) {
+            float w[32];
+            U::unit(block, u, w);
+            REQUIRE(U::lo(u) % 16 == 0);
+            REQUIRE(U::hi(u) % 16 == 0);
+            for (int i = 0; i < 16; ++i) {
+                for (const auto & [e, v] : {std::pair{U::lo(u) + i, w[i]}, std::pair{U::hi(u) + i, w[16 + i]}}) {
+                    REQUIRE(e >= 0);
+                    REQUIRE(e < U::kQK);
+                    const size_t at = size_t(int64_t(blk) * U::kQK + e);
+                    got[at] = v;
+                    ++hits[at];
+                }
+            }
+        }
+    }
+    CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
     if (type == Type::QT4) {
         for (int64_t h = 0; h < n / 256; ++h) quant::unrotate_256(got.data() + h * 256);
     }
@@ -128,4 +179,23 @@ TEST_CASE("cuda decoders: key_visible follows the kpos contract", "[cuda]") {
     CHECK_FALSE(key_visible(3, 10, kpos, true, 3));   // 10 - 7 = 3
     CHECK(key_visible(4, 10, kpos, true, 3));
     CHECK(key_visible(1, 10, kpos, false, 3));        // non-causal: 10 - 11 < 3
+}
+
+TEST_CASE("cuda decoders: mat-vec units cover every element once, bit-exact to quant/", "[cuda]") {
+    for (int blocks : {1, 2, 5}) {
+        for (uint32_t seed : {11u, 12u}) {
+            check_units<UnitQT4>(Type::QT4, blocks, seed);
+            check_units<UnitQ4_K>(Type::Q4_K, blocks, seed);
+            check_units<UnitQ4_0>(Type::Q4_0, blocks * 3, seed);
+            check_units<UnitQ8_0>(Type::Q8_0, blocks * 3, seed);
+        }
+    }
+}
+
+TEST_CASE("cuda decoders: iq4_reg (register grid) equals quant::kIQ4Values", "[cuda]") {
+    for (int q = 0; q < 16; ++q) {
+        INFO("q " << q);
+        CHECK(iq4_reg(q) == int(quant::kIQ4Values[q]));
+        CHECK(iq4_reg(q) == iq4(q));
+    }
 }

@@ -172,6 +172,45 @@ TEST_CASE("cuda: mul_mat, every weight type x odd shapes x batch 1..130 x GQA, F
     }
 }
 
+// The decode mat-vec kernel (matvec.cuh: QT4, Q4_K, Q4_0, Q8_0) at every batch 1..8, odd N (a
+// partial last block of 4 rows), rows long enough that lanes wrap (more than 32 units per row),
+// GQA, F32 and F16 activations (F16 and QT4 read converted activations from scratch).
+TEST_CASE("cuda: mul_mat decode kernel, QT4 Q4_K Q4_0 Q8_0 x batch 1..8 x odd N x GQA", "[cuda]") {
+    REQUIRE_CUDA(b);
+    for (Type wt : {Type::QT4, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
+        const int64_t bs = quant::traits(wt).block_size;
+        for (int64_t M = 1; M <= 8; ++M) {
+            const int64_t K = wt == Type::QT4 ? bs * (M % 2 ? 3 : 1) : (bs == 32 ? bs * (M % 2 ? 41 : 5) : bs * (M % 2 ? 5 : 2));
+            const int64_t N = 2 * M + 1 + (M % 3) * 16;  // 3 .. 49, odd
+            const int64_t b2 = 1 + (M % 2), B2 = b2 * (1 + (M % 4 == 0 ? 1 : 0));
+            const bool f16_x = M == 3 || M == 8;
+            INFO(core::type_name(wt) << " K " << K << " N " << N << " M " << M << " b2 " << b2 << " B2 " << B2
+                                     << (f16_x ? " F16 x" : " F32 x"));
+            OpCase c(uint32_t(5000 + M + 100 * int(wt)));
+            std::vector<float> w, x;
+            Tensor tw = c.typed("w", wt, {K, N, b2}, w);
+            Tensor tx = f16_x ? c.typed("x", Type::F16, {K, M, B2}, x) : c.f32("x", {K, M, B2}, x);
+            Tensor out = c.g.mul_mat(tw, tx);
+            auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
+            std::vector<double> exact(size_t(N * M * B2));
+            for (int64_t i2 = 0; i2 < B2; ++i2) {
+                for (int64_t m = 0; m < M; ++m) {
+                    for (int64_t n = 0; n < N; ++n) {
+                        double s = 0;
+                        const float * wr = &w[size_t(((i2 / (B2 / b2)) * N + n) * K)];
+                        const float * xr = &x[size_t((i2 * M + m) * K)];
+                        for (int64_t k = 0; k < K; ++k) s += double(wr[k]) * double(xr[k]);
+                        exact[size_t((i2 * M + m) * N + n)] = s;
+                    }
+                }
+            }
+            REQUIRE(no_nan(gpu[0]));
+            CHECK(rel_max_err(gpu[0], exact) < 2e-4);
+            CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 5e-2);
+        }
+    }
+}
+
 TEST_CASE("cuda: get_rows from every table type (repeated ids) equals the CPU's dequantized rows", "[cuda]") {
     REQUIRE_CUDA(b);
     for (Type wt : cuda_weight_types(*b)) {

@@ -1,0 +1,96 @@
+// backends/cuda/ops/matvec.cuh — the decode mat-vec kernel (1..8 activation columns) for the
+// weight types with a mat-vec unit in decoders.h: QT4 and Q4_K (128-bit loads), Q4_0 and Q8_0
+// (16-bit loads: their 18/34-byte blocks are only 2-byte aligned in a packed row).
+//
+// One warp per (weight row n, group of up to kVecCols = 8 columns, batch), kVecWarps rows per
+// block. The row is a sequence of 32-weight units (decoders.h): lane l takes units l, l + 32, ...,
+// so for QT4 / Q4_K one warp instruction fetches 32 consecutive 16-byte pieces of level bytes
+// (512 B, fully coalesced; the 16-byte block headers in between are read through quant/'s scale
+// helpers from the same L1 lines), and for Q4_0 / Q8_0 32 consecutive blocks. Each lane decodes
+// its unit in registers, dots the two 16-weight runs with every column's f32 activations (float4
+// loads) and keeps one partial sum per column; warp_sum finishes each column. The weight row is
+// read once for all 8 columns, the same kernel serves batch 1..8.
+//
+// Preconditions, checked by matvec_fits() at launch (matmul.cu falls back to the simple kernel
+// otherwise): weight base and byte strides multiples of U::kAlign, activation base and row
+// strides multiples of 16 bytes (float4), K a multiple of the block size (always, for block types).
+// Unmeasured so far: no GPU was at hand when it was written (bench/RESULTS.md, CUDA).
+#pragma once
+
+#include <cstdint>
+
+#include "backends/cuda/ops/common.cuh"
+
+namespace quanta::backends::cuda {
+
+constexpr int kVecWarps = 4;  // weight rows per block
+constexpr int kVecCols = 8;   // activation columns per warp
+
+struct VecArgs {
+    int64_t K, N, M, B2, r2, r3;
+    int64_t x_nb1, x_nb2, x_nb3;  // byte strides of the f32 activations read
+};
+
+__device__ __forceinline__ float dot16(const float * w, const float * x) {
+    const float4 * x4 = reinterpret_cast<const float4 *>(x);
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float4 v = x4[i];
+        s += w[4 * i] * v.x + w[4 * i + 1] * v.y + w[4 * i + 2] * v.z + w[4 * i + 3] * v.w;
+    }
+    return s;
+}
+
+template <typename U>
+__global__ void __launch_bounds__(32 * kVecWarps) k_matvec_vec(TDesc w, const char * x, TDesc d, VecArgs a) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t n = int64_t(blockIdx.x) * kVecWarps + warp;
+    if (n >= a.N) return;  // whole warp leaves together: no block-level sync below
+    const int64_t m0 = int64_t(blockIdx.y) * kVecCols;
+    const int mc = int(a.M - m0 < kVecCols ? a.M - m0 : kVecCols);
+    const int64_t i2 = blockIdx.z % a.B2, i3 = blockIdx.z / a.B2;
+    const char * wrow = w.p + n * w.nb[1] + (i2 / a.r2) * w.nb[2] + (i3 / a.r3) * w.nb[3];
+    const char * xb = x + m0 * a.x_nb1 + i2 * a.x_nb2 + i3 * a.x_nb3;
+    float acc[kVecCols];
+#pragma unroll
+    for (int m = 0; m < kVecCols; ++m) acc[m] = 0.0f;
+    const int64_t n_units = (a.K / U::kQK) * U::kUnits;
+    for (int64_t u = lane; u < n_units; u += 32) {
+        const int64_t blk = u / U::kUnits;
+        const int ub = int(u % U::kUnits);
+        float wv[32];
+        U::unit(wrow + blk * U::kBytes, ub, wv);
+        const int64_t e_lo = blk * U::kQK + U::lo(ub), e_hi = blk * U::kQK + U::hi(ub);
+#pragma unroll
+        for (int m = 0; m < kVecCols; ++m) {
+            if (m < mc) {
+                const float * xr = reinterpret_cast<const float *>(xb + m * a.x_nb1);
+                acc[m] += dot16(wv, xr + e_lo) + dot16(wv + 16, xr + e_hi);
+            }
+        }
+    }
+#pragma unroll
+    for (int m = 0; m < kVecCols; ++m) {
+        const float s = warp_sum(acc[m]);
+        if (lane == 0 && m < mc) {
+            *reinterpret_cast<float *>(d.p + n * d.nb[0] + (m0 + m) * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]) = s;
+        }
+    }
+}
+
+// The launch preconditions of k_matvec_vec<U> (see the header comment).
+template <typename U>
+bool matvec_fits(const TDesc & w, const char * x, const VecArgs & a) {
+    const auto aligned = [](int64_t v, int64_t to) { return v % to == 0; };
+    const int64_t wp = int64_t(reinterpret_cast<uintptr_t>(w.p)), xp = int64_t(reinterpret_cast<uintptr_t>(x));
+    return a.M <= kVecCols * int64_t(65535) && a.K % U::kQK == 0 && aligned(wp, U::kAlign) && aligned(w.nb[1], U::kAlign) &&
+           aligned(w.nb[2], U::kAlign) && aligned(w.nb[3], U::kAlign) && aligned(xp, 16) && aligned(a.x_nb1, 16) &&
+           aligned(a.x_nb2, 16) && aligned(a.x_nb3, 16);
+}
+
+inline dim3 matvec_grid(const VecArgs & a, int64_t batches) {
+    return dim3(unsigned((a.N + kVecWarps - 1) / kVecWarps), unsigned((a.M + kVecCols - 1) / kVecCols), unsigned(batches));
+}
+
+}  // namespace quanta::backends::cuda
