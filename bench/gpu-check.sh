@@ -159,6 +159,9 @@ for job in ${QUANTA_GPU_CHECK_MODELS:-llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT
     pct=$(grep -o '= [0-9.]*% of' "$log" | tr -dc '0-9.')
     tflops=$(python3 -c "print(f'{2*$params*float(\"${pp:-0}\")/1e12:.1f}')")
     row "$shape" "$type" "${pp:--}" "$tflops" "${tg:--}" "${pct:--}" "rc $rc"
+    # A/B of the decode mat-vec kernels (#10, matvec.cuh vs the simple one) on this file, if time is left.
+    [ "$job" = llama3-8b:QT4 ] && [ "$(left)" -gt 90 ] && for mv in simple vec; do QUANTA_CUDA_MATVEC=$mv timeout 60 $B/bin/quanta bench -m "$f" --backend "$BACKEND" -p 0 -n 64 -r 3 -c 128 "${bw_arg[@]}" > "$OUT/ab-$mv.log" 2>&1; r=$?
+        row "$shape" "$type" "-" "-" "$(awk '/^tg64/ {print $2}' "$OUT/ab-$mv.log")" "$(grep -o '= [0-9.]*% of' "$OUT/ab-$mv.log" | tr -dc '0-9.')" "QUANTA_CUDA_MATVEC=$mv rc $r"; done
     rm -f "$f"
     if [ -z "${done_torch[$shape]:-}" ] && [ "$(left)" -gt 40 ]; then
         done_torch[$shape]=1
