@@ -216,7 +216,7 @@ bool launch_vec(const BoundNode & n, const LaunchCtx & ctx, const char * x, cons
         const VecArgs v{a.K, a.N, a.M, a.B2, a.r2, a.r3, a.x_nb1, a.x_nb2, a.x_nb3};
         const TDesc w = tdesc(n.src[0]);
         if (!matvec_fits<U>(w, x, v)) return false;
-        k_matvec_vec<U><<<matvec_grid(v, a.B2 * a.B3), 32 * kVecWarps, 0, ctx.stream>>>(w, x, tdesc(n.dst), v);
+        launch_matvec<U>(w, x, tdesc(n.dst), v, a.B2 * a.B3, ctx.stream);
         return true;
     }
 }

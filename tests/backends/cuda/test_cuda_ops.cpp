@@ -173,14 +173,16 @@ TEST_CASE("cuda: mul_mat, every weight type x odd shapes x batch 1..130 x GQA, F
 }
 
 // The decode mat-vec kernel (matvec.cuh: QT4, Q4_K, Q4_0, Q8_0) at every batch 1..8, odd N (a
-// partial last block of 4 rows), rows long enough that lanes wrap (more than 32 units per row),
-// GQA, F32 and F16 activations (F16 and QT4 read converted activations from scratch).
+// partial last block of 4 rows), long rows (lanes wrap) and short ones, GQA, F32 and F16 activations (F16 and QT4 read converted activations from scratch).
 TEST_CASE("cuda: mul_mat decode kernel, QT4 Q4_K Q4_0 Q8_0 x batch 1..8 x odd N x GQA", "[cuda]") {
     REQUIRE_CUDA(b);
     for (Type wt : {Type::QT4, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
         const int64_t bs = quant::traits(wt).block_size;
         for (int64_t M = 1; M <= 8; ++M) {
-            const int64_t K = wt == Type::QT4 ? bs * (M % 2 ? 3 : 1) : (bs == 32 ? bs * (M % 2 ? 41 : 5) : bs * (M % 2 ? 5 : 2));
+            // Long rows (72..80 units: one two-unit step per lane, then a single tail unit for some) for
+            // every batch but 4 and 8, which get short rows (5..16 units: the tail loop alone).
+            const bool long_row = M % 4 != 0;
+            const int64_t K = wt == Type::QT4 ? bs * (long_row ? 5 : 1) : (bs == 32 ? bs * (long_row ? 75 : 5) : bs * (long_row ? 9 : 2));
             const int64_t N = 2 * M + 1 + (M % 3) * 16;  // 3 .. 49, odd
             const int64_t b2 = 1 + (M % 2), B2 = b2 * (1 + (M % 4 == 0 ? 1 : 0));
             const bool f16_x = M == 3 || M == 8;
