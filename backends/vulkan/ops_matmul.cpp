@@ -1,5 +1,7 @@
 // backends/vulkan/ops_matmul.cpp — mul_mat on Vulkan for every weight type of quant/types.def
-// (w [k, n, b2, b3] any type x x [k, m, B2, B3] F32 -> F32 [n, m, B2, B3], GQA broadcast).
+// (w [k, n, b2, b3] any type x x [k, m, B2, B3] F32 or F16 -> F32 [n, m, B2, B3], GQA broadcast;
+// F16 activations, read as halves by the same shaders (specialization constant 3), for every type
+// but the rotated QT4/QT3/QT2, whose rotation kernel takes F32).
 //
 // Two shader families, one tiny wrapper .comp per weight type over a shared body, with the
 // per-block decode of shaders/quant/<type>.glsl (a mirror of quant/'s scalar reference):
@@ -106,14 +108,15 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
     const int64_t M = m1 - m0;
     const uint64_t limit = binding_limit(rec);
     const uint64_t w_row_bytes = core::type_row_bytes(type, K);
+    const uint32_t xu = x.type == Type::F16 ? 2 : 4;  // bytes per activation element
 
     View xv, dv;
     if (whole_x) {
-        QUANTA_VK_ASSIGN(xv, rec.read(x, 4));
+        QUANTA_VK_ASSIGN(xv, rec.read(x, xu));
         QUANTA_VK_ASSIGN(dv, rec.write(d, 4));
     } else {
         QUANTA_VK_ASSIGN(xv, rec.window(*x.buffer, x.offset + size_t(m0 * x.nb[1]),
-                                               span_bytes(M, uint64_t(x.nb[1]), uint64_t(K) * 4), 4, false));
+                                               span_bytes(M, uint64_t(x.nb[1]), uint64_t(K) * xu), xu, false));
         QUANTA_VK_ASSIGN(dv, rec.window(*d.buffer, d.offset + size_t(m0 * d.nb[1]),
                                                span_bytes(M, uint64_t(d.nb[1]), uint64_t(N) * 4), 4, true));
     }
@@ -125,27 +128,29 @@ Status record_tokens(const BoundNode & nd, Recorder & rec, int64_t m0, int64_t m
         (vec ? (vs.subgroup ? "mul_mat_vec_sg_" : "mul_mat_vec_") : f16_tiles ? "mul_mat_mm16_" : "mul_mat_mm_") +
         type_suffix(type);
     const int64_t vec_rows = vs.rows;
+    const uint32_t x_f16 = x.type == Type::F16 ? 1 : 0;  // X_F16 of mul_mat_params.glsl
     Pipeline * pipe = nullptr;
     if (vec) {
         QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush),
-                                            {vs.wg, vs.rows, vs.partials(rec.device().info().features)}));
-    } else {
-        QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush), {256}));
+                                            {vs.wg, vs.rows, vs.partials(rec.device().info().features), x_f16}));
+    } else {  // constants 1 and 2 are not in mul_mat_mm.glsl (ignored)
+        QUANTA_VK_ASSIGN(pipe, rec.pipeline(shader, 3, sizeof(MulMatPush), {256, 0, 0, x_f16}));
     }
 
     MulMatPush p{};
     p.k = uint32_t(K);
     p.r2 = uint32_t(B2 / w.ne[2]);
     p.r3 = uint32_t(B3 / w.ne[3]);
-    p.x_nb1 = uint32_t(x.nb[1] / 4);
-    p.x_nb2 = uint32_t(x.nb[2] / 4);
-    p.x_nb3 = uint32_t(x.nb[3] / 4);
+    p.x_nb1 = uint32_t(x.nb[1] / xu);
+    p.x_nb2 = uint32_t(x.nb[2] / xu);
+    p.x_nb3 = uint32_t(x.nb[3] / xu);
     p.d_nb1 = uint32_t(d.nb[1] / 4);
     p.d_nb2 = uint32_t(d.nb[2] / 4);
     p.d_nb3 = uint32_t(d.nb[3] / 4);
     p.b2 = uint32_t(B2);
     p.w_nb1 = uint32_t(w.nb[1]);
     if (rotated(type)) {
+        QUANTA_CHECK(x_f16 == 0);  // not registered (register_matmul)
         // R a into scratch [K, M * B2 * B3] (packed), which the matmul then reads as x.
         const int64_t rows = M * B2 * B3;
         View sv;
@@ -226,13 +231,15 @@ Status record_mul_mat(const BoundNode & nd, Recorder & rec) {
     const BoundTensor & x = nd.src[1];
     const BoundTensor & d = nd.dst;
     const int64_t K = x.ne[0], N = w.ne[1], M = x.ne[1];
+    const uint64_t xu = x.type == Type::F16 ? 2 : 4;
     for (int i = 1; i < core::kMaxDims; ++i) {
-        if (x.nb[size_t(i)] % 4 != 0 || d.nb[size_t(i)] % 4 != 0) {
-            return Status::error("vulkan: mul_mat: activation/output strides must be whole floats");
+        if (x.nb[size_t(i)] % int64_t(xu) != 0 || d.nb[size_t(i)] % 4 != 0) {
+            return Status::error("vulkan: mul_mat: activation/output strides must be whole elements");
         }
     }
     QUANTA_TRY(fits_u32(uint64_t(w.nb[1]), "weight row stride"));
-    QUANTA_TRY(fits_u32(uint64_t(M) * uint64_t(std::max(x.nb[1], d.nb[1])) / 4, "activation extent (floats)"));
+    QUANTA_TRY(fits_u32(uint64_t(M) * uint64_t(x.nb[1]) / xu, "activation extent (elements)"));
+    QUANTA_TRY(fits_u32(uint64_t(M) * uint64_t(d.nb[1]) / 4, "output extent (floats)"));
     const bool batched = x.ne[2] * x.ne[3] > 1;
     const uint64_t limit = binding_limit(rec);
     const uint64_t x_bytes = x.extent_bytes(), d_bytes = d.extent_bytes();
@@ -241,7 +248,7 @@ Status record_mul_mat(const BoundNode & nd, Recorder & rec) {
         return record_tokens(nd, rec, 0, M, true);
     }
     // 2-D with activations or outputs (the logits of a long prompt) beyond one binding: token ranges.
-    const int64_t per = std::min(rows_per_binding(limit, slack, uint64_t(x.nb[1]), uint64_t(K) * 4),
+    const int64_t per = std::min(rows_per_binding(limit, slack, uint64_t(x.nb[1]), uint64_t(K) * xu),
                                  rows_per_binding(limit, slack, uint64_t(d.nb[1]), uint64_t(N) * 4));
     if (per <= 0) return Status::error("vulkan: mul_mat: one activation or output row does not fit a binding");
     for (int64_t m0 = 0; m0 < M; m0 += per) QUANTA_TRY(record_tokens(nd, rec, m0, std::min(M, m0 + per), false));
@@ -262,6 +269,7 @@ void register_matmul(KernelTable & t) {
     for (const quant::TypeTraits & tr : quant::all_types()) {
         if (tr.activation_only) continue;
         t.add(Op::MulMat, Type::F32, tr.type, Type::F32, record_mul_mat);
+        if (!rotated(tr.type)) t.add(Op::MulMat, Type::F32, tr.type, Type::F16, record_mul_mat);
     }
 }
 

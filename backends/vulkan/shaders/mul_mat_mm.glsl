@@ -69,7 +69,7 @@ void main() {
         if (m0 + lr < p.m) {
             const uint xi = xb + (m0 + lr) * p.x_nb1 + e;
             for (uint c = 0u; c < 4u; ++c) {
-                if (e + c < p.k) a[c] = x[xi + c];
+                if (e + c < p.k) a[c] = x_at(xi + c);
             }
         }
         barrier();  // the previous step's reads are done

@@ -14,8 +14,8 @@ layout(push_constant) uniform Params {
     uint w_nb3;
     uint r2;       // x batches per weight batch in dim 2 (GQA broadcast), >= 1
     uint r3;
-    uint x_off;    // floats: first activation element in binding 1
-    uint x_nb1;    // floats between activation rows
+    uint x_off;    // elements (floats, or halves for F16): first activation element in binding 1
+    uint x_nb1;    // elements between activation rows
     uint x_nb2;
     uint x_nb3;
     uint d_off;    // floats: first output element in binding 2
@@ -26,5 +26,10 @@ layout(push_constant) uniform Params {
     uint batch0;   // first flattened x batch (i2 + B2 * i3) of this dispatch
 } p;
 
+// Activations: X_F16 (specialization constant 3) 0 = F32 (x[]), 1 = F16 (xh[], two per word; then
+// x_off and x_nb* count halves). x_at(i) is activation element i as a float (exact either way).
+layout(constant_id = 3) const uint X_F16 = 0u;
 layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer XH { uint xh[]; };
+float x_at(uint i) { return X_F16 != 0u ? unpackHalf2x16(xh[i >> 1] >> ((i & 1u) * 16u)).x : x[i]; }
 layout(std430, binding = 2) writeonly buffer Dst { float dst[]; };

@@ -36,6 +36,15 @@ layout(constant_id = 2) const uint NP = 64u;
 shared float red[NR * MAX_M * NP];
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 
+// Activations xi..xi+3 (xi a multiple of 4 from the row start). vec4_ok: F32 rows at whole vec4s.
+vec4 x_at4(uint xi, bool vec4_ok) {
+    if (X_F16 != 0u) {
+        if ((xi & 1u) == 0u) return vec4(unpackHalf2x16(xh[xi >> 1]), unpackHalf2x16(xh[(xi >> 1) + 1u]));
+        return vec4(x_at(xi), x_at(xi + 1u), x_at(xi + 2u), x_at(xi + 3u));
+    }
+    return vec4_ok ? x4[xi >> 2] : vec4(x[xi], x[xi + 1u], x[xi + 2u], x[xi + 3u]);
+}
+
 void main() {
     const uint t = gl_LocalInvocationID.x;
     const uint wg = gl_WorkGroupSize.x;
@@ -56,7 +65,7 @@ void main() {
         float xv[MAX_M];
         for (uint j = 0u; j < MAX_M; ++j) {
             if (j >= p.m) break;  // uniform: only the tokens there are
-            xv[j] = x[xb + j * p.x_nb1 + e];
+            xv[j] = x_at(xb + j * p.x_nb1 + e);
         }
         for (uint r = 0u; r < NR; ++r) {
             if (r >= nr) break;
@@ -77,7 +86,7 @@ void main() {
         for (uint j = 0u; j < MAX_M; ++j) {
             if (j >= p.m) break;  // uniform: only the tokens there are
             const uint xi = xb + j * p.x_nb1 + e;
-            xv[j] = x_vec4 ? x4[xi >> 2] : vec4(x[xi], x[xi + 1u], x[xi + 2u], x[xi + 3u]);
+            xv[j] = x_at4(xi, x_vec4);
         }
         for (uint r = 0u; r < NR; ++r) {
             if (r >= nr) break;

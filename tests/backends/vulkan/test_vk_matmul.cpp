@@ -305,14 +305,14 @@ using test::OpCase;
 // the dequantized weights and against the CPU backend (bounds at the top of this file). Returns
 // the Vulkan result.
 std::vector<float> backend_mul_mat(backends::vulkan::VkBackend & vk, Type type, int64_t k, int64_t n, int64_t m,
-                                   int64_t b2, int64_t B2, uint32_t seed) {
+                                   int64_t b2, int64_t B2, uint32_t seed, Type x_type = Type::F32) {
     const bool half = m > 8 && vk.device().shapes().mm_f16;
     INFO(quant::traits(type).name << " k " << k << " n " << n << " m " << m << " b2 " << b2 << " B2 " << B2
-                                  << (half ? " (f16 tiles)" : ""));
+                                  << (half ? " (f16 tiles)" : "") << ", x " << core::type_name(x_type));
     OpCase c(seed);
-    std::vector<float> wd, xh;
+    std::vector<float> wd, xh;  // xh: the activations as the kernels see them (F16-rounded for F16)
     Tensor w = c.typed("w", type, {k, n, b2}, wd);
-    Tensor x = c.f32("x", {k, m, B2}, xh);
+    Tensor x = x_type == Type::F32 ? c.f32("x", {k, m, B2}, xh) : c.typed("x", x_type, {k, m, B2}, xh);
     Tensor out = c.g.mul_mat(w, x);
     test::VkRun r = test::run_cpu_and_vk(c, {out}, vk);
     CHECK(r.stats.fallbacks == 0);
@@ -423,6 +423,18 @@ TEST_CASE("vulkan backend: tiled mul_mat with f32 tiles and with f16 tiles (wher
         backend_mul_mat(*vk, Type::Q4_K, 256, 9, 20, 2, 4, seed++);  // GQA broadcast
     }
     REQUIRE(dev.set_shapes(chosen).ok());
+}
+
+TEST_CASE("vulkan backend: mul_mat with F16 activations (every non-rotated weight type) vs f64 and the CPU", "[vulkan]") {
+    QUANTA_VK_OR_SKIP(vk);
+    uint32_t seed = 900;
+    for (Type type : weight_types()) {
+        if (rotated(type)) continue;  // QT4/QT3/QT2 take F32 activations (their rotation kernel)
+        const int64_t k = row_len(type, 96);
+        for (int64_t m : {1, 5, 17}) backend_mul_mat(*vk, type, k, 33, m, 1, 1, seed++, Type::F16);
+    }
+    backend_mul_mat(*vk, Type::Q4_K, 256, 9, 3, 2, 6, seed++, Type::F16);   // GQA broadcast, mat-vec
+    backend_mul_mat(*vk, Type::Q8_0, 64, 70, 64, 1, 1, seed++, Type::F16);  // a full tile
 }
 
 TEST_CASE("vulkan backend: mul_mat GQA broadcast and batches", "[vulkan]") {
