@@ -297,6 +297,16 @@ struct DecQT4 {
 // The per-sub-block scales are read with quant/'s helpers straight from the block (a few bytes
 // that the 8..16 lanes sharing a block read from the same L1 line).
 
+// QUANTA_CUDA_MATVEC: unset, empty or "vec" = the mat-vec kernel of matvec.cuh where a type has
+// units, "simple" = the simple kernel for every type; anything else is Invalid (matmul.cu stops the
+// program with a message naming the value and the two choices).
+enum class MatvecKernel { Vec, Simple, Invalid };
+inline MatvecKernel parse_matvec_kernel(const char * v) {
+    if (!v || !*v || std::strcmp(v, "vec") == 0) return MatvecKernel::Vec;
+    if (std::strcmp(v, "simple") == 0) return MatvecKernel::Simple;
+    return MatvecKernel::Invalid;
+}
+
 // 16 bytes, src 16-byte aligned (the caller's launch check): one 128-bit load on the device.
 QUANTA_HD inline void load16_aligned(uint8_t * dst, const uint8_t * src) {
 #if defined(__CUDA_ARCH__)

@@ -185,13 +185,13 @@ bool use_mma(const MatArgs & a) {
     return enabled && a.M > kCols && (a.M + kMmaTile - 1) / kMmaTile <= 65535;
 }
 
-// QUANTA_CUDA_MATVEC: unset or "vec" = matvec.cuh for the types that have a unit, "simple" = the
-// simple kernel for every type. Any other value stops the program with a message naming it.
+// QUANTA_CUDA_MATVEC (decoders.h parse_matvec_kernel). An invalid value stops the program at the
+// first decode mul_mat with a message naming it.
 bool use_vec() {
     static const bool enabled = [] {
         const char * v = std::getenv("QUANTA_CUDA_MATVEC");
-        if (!v || std::strcmp(v, "vec") == 0) return true;
-        if (std::strcmp(v, "simple") == 0) return false;
+        const MatvecKernel k = parse_matvec_kernel(v);
+        if (k != MatvecKernel::Invalid) return k == MatvecKernel::Vec;
         std::fprintf(stderr, "quanta: QUANTA_CUDA_MATVEC=%s is not a mat-vec kernel: use 'vec' (the default) or 'simple'\n", v);
         std::exit(2);
     }();

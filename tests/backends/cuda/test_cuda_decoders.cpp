@@ -199,3 +199,13 @@ TEST_CASE("cuda decoders: iq4_reg (register grid) equals quant::kIQ4Values", "[c
         CHECK(iq4_reg(q) == iq4(q));
     }
 }
+
+TEST_CASE("cuda decoders: QUANTA_CUDA_MATVEC values (vec, simple, anything else invalid)", "[cuda]") {
+    CHECK(parse_matvec_kernel(nullptr) == MatvecKernel::Vec);
+    CHECK(parse_matvec_kernel("") == MatvecKernel::Vec);
+    CHECK(parse_matvec_kernel("vec") == MatvecKernel::Vec);
+    CHECK(parse_matvec_kernel("simple") == MatvecKernel::Simple);
+    CHECK(parse_matvec_kernel("Simple") == MatvecKernel::Invalid);
+    CHECK(parse_matvec_kernel("0") == MatvecKernel::Invalid);
+    CHECK(parse_matvec_kernel("vec ") == MatvecKernel::Invalid);
+}
