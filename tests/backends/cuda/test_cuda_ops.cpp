@@ -213,6 +213,43 @@ TEST_CASE("cuda: mul_mat decode kernel, QT4 Q4_K Q4_0 Q8_0 x batch 1..8 x odd N 
     }
 }
 
+// Activation rows that are not 16-byte aligned (a slice starting at element 1 of rows of K + 1
+// floats): the decode kernel's float4 loads are not legal, so matmul.cu must fall back to the simple
+// kernel (QT4 still reads its rotated scratch copy, which is aligned) and stay exact.
+TEST_CASE("cuda: mul_mat decode with misaligned activation rows falls back and stays exact", "[cuda]") {
+    REQUIRE_CUDA(b);
+    for (Type wt : {Type::QT4, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
+        const int64_t bs = quant::traits(wt).block_size;
+        for (int64_t M : {1, 5}) {
+            const int64_t K = bs * (bs == 32 ? 7 : 2), N = 9, B2 = 2;
+            INFO(core::type_name(wt) << " K " << K << " M " << M);
+            OpCase c(uint32_t(7000 + M + 100 * int(wt)));
+            std::vector<float> w, x;
+            Tensor tw = c.typed("w", wt, {K, N, 1}, w);
+            Tensor full = c.f32("x", {K + 1, M, B2}, x);
+            Tensor tx = c.g.slice(full, 0, 1, K + 1);
+            REQUIRE(tx.offset % 16 != 0);
+            REQUIRE(tx.nb[1] % 16 != 0);
+            Tensor out = c.g.mul_mat(tw, tx);
+            auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
+            std::vector<double> exact(size_t(N * M * B2));
+            for (int64_t i2 = 0; i2 < B2; ++i2) {
+                for (int64_t m = 0; m < M; ++m) {
+                    for (int64_t n = 0; n < N; ++n) {
+                        double acc = 0;
+                        const float * xr = &x[size_t((i2 * M + m) * (K + 1) + 1)];
+                        for (int64_t k = 0; k < K; ++k) acc += double(w[size_t(n * K + k)]) * double(xr[k]);
+                        exact[size_t((i2 * M + m) * N + n)] = acc;
+                    }
+                }
+            }
+            REQUIRE(no_nan(gpu[0]));
+            CHECK(rel_max_err(gpu[0], exact) < 2e-4);
+            CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 5e-2);
+        }
+    }
+}
+
 TEST_CASE("cuda: get_rows from every table type (repeated ids) equals the CPU's dequantized rows", "[cuda]") {
     REQUIRE_CUDA(b);
     for (Type wt : cuda_weight_types(*b)) {
