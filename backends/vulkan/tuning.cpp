@@ -91,7 +91,14 @@ Result<KernelShapes> choose_shapes(const DeviceFeatures & f, const std::string &
             return Status::error(std::string("vulkan: QUANTA_VK_F16='") + env + "' must be 0 (f32 tiles) or 1");
         }
     }
-    QUANTA_TRY(check_shapes(s, f));
+    if (Status st = check_shapes(s, f); !st.ok()) {
+        const char * mv = std::getenv("QUANTA_VK_MATVEC");
+        const char * f16 = std::getenv("QUANTA_VK_F16");
+        std::string set;
+        if (mv && *mv) set += std::string(" QUANTA_VK_MATVEC=") + mv;
+        if (f16 && *f16) set += std::string(" QUANTA_VK_F16=") + f16;
+        return set.empty() ? st : Status::error(st.message() + " (set by" + set + ")");
+    }
     return s;
 }
 
