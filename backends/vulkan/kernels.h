@@ -56,14 +56,14 @@
 
 #include "backends/vulkan/device.h"
 #include "core/backend.h"
+#include "core/kernel_key.h"
 
 namespace quanta::backends::vulkan {
 
 using core::BoundNode;
 using core::BoundTensor;
 
-// Wildcard for "no such source".
-inline constexpr Type kNone = Type(0xFFFF);
+using core::kNone;  // "no such source" in a key
 
 struct View {
     VkBuffer buffer = VK_NULL_HANDLE;
@@ -161,9 +161,8 @@ public:
     size_t size() const { return table_.size(); }
 
 private:
-    static uint64_t key(core::Op op, Type dst, Type src0, Type src1);
     DeviceFeatures features_;
-    std::unordered_map<uint64_t, RecordFn> table_;
+    std::unordered_map<uint64_t, RecordFn> table_;  // by core::kernel_key
 };
 
 // One registration function per op family (ops_*.cpp), called by the VkBackend constructor.

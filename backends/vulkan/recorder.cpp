@@ -283,17 +283,12 @@ Status Recorder::dispatch(const Pipeline & p, std::initializer_list<View> views,
     return ok_status();
 }
 
-uint64_t KernelTable::key(core::Op op, Type dst, Type src0, Type src1) {
-    return (uint64_t(op) << 48) | (uint64_t(uint32_t(dst) & 0xFFFF) << 32) | (uint64_t(uint32_t(src0) & 0xFFFF) << 16) |
-           uint64_t(uint32_t(src1) & 0xFFFF);
+void KernelTable::add(core::Op op, Type dst, Type src0, Type src1, RecordFn fn) {
+    table_[core::kernel_key(op, dst, src0, src1)] = fn;
 }
 
-void KernelTable::add(core::Op op, Type dst, Type src0, Type src1, RecordFn fn) { table_[key(op, dst, src0, src1)] = fn; }
-
 RecordFn KernelTable::find(const core::Node & node) const {
-    const Type s0 = node.n_src > 0 ? node.src[0].type : kNone;
-    const Type s1 = node.n_src > 1 ? node.src[1].type : kNone;
-    auto it = table_.find(key(node.op, node.dst.type, s0, s1));
+    auto it = table_.find(core::kernel_key(node));
     return it == table_.end() ? nullptr : it->second;
 }
 
