@@ -13,7 +13,8 @@
 #   4. the device's read bandwidth (PyTorch: a 4 GiB sum, best of 5)
 #   5. per model (Llama-3-8B shape, Gemma-2-27B shape; QT4, Q4_K, Q4_0, in priority order): write a
 #      random-weight .qnt ON THIS MACHINE (bench/gpu/synth_model), `quanta bench --backend cuda`
-#      pp512 and tg64, delete the file (disk), then the PyTorch bf16 baseline for the shape
+#      pp512 and tg64 (for the 8B shape also `--backend vulkan` when its tests were built, the
+#      Vulkan-vs-CUDA comparison of #11), delete the file (disk), then the PyTorch bf16 baseline
 #   6. a short table, last
 # Everything is logged to $OUT (the device tool brings $OUT back) or /tmp/quanta-gpu-check.
 # Self-test of the script on a machine without a GPU (what was run before committing it):
@@ -162,6 +163,13 @@ for job in ${QUANTA_GPU_CHECK_MODELS:-llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT
     # A/B of the decode mat-vec kernels (#10, matvec.cuh vs the simple one) on this file, if time is left.
     [ "$job" = llama3-8b:QT4 ] && [ "$(left)" -gt 90 ] && for mv in simple vec; do QUANTA_CUDA_MATVEC=$mv timeout 60 $B/bin/quanta bench -m "$f" --backend "$BACKEND" -p 0 -n 64 -r 3 -c 128 "${bw_arg[@]}" > "$OUT/ab-$mv.log" 2>&1; r=$?
         row "$shape" "$type" "-" "-" "$(awk '/^tg64/ {print $2}' "$OUT/ab-$mv.log")" "$(grep -o '= [0-9.]*% of' "$OUT/ab-$mv.log" | tr -dc '0-9.')" "QUANTA_CUDA_MATVEC=$mv rc $r"; done
+    # Vulkan next to CUDA on the same file (#11: decode >= 70%, prompt >= 50% of CUDA), 8B shape only.
+    if [ "$BACKEND" = cuda ] && [ "$shape" = llama3-8b ] && [ -x $B/tests/test_backends_vulkan ] && [ "$(left)" -gt 120 ]; then
+        timeout 120 $B/bin/quanta bench -m "$f" --backend vulkan -p 512 -n 64 -r 3 -c 1024 "${bw_arg[@]}" > "$OUT/vk-$shape-$type.log" 2>&1
+        r=$?
+        vpp=$(awk '/^pp512/ {print $2}' "$OUT/vk-$shape-$type.log"); vtg=$(awk '/^tg64/ {print $2}' "$OUT/vk-$shape-$type.log")
+        row "$shape" "$type" "${vpp:--}" "-" "${vtg:--}" "$(grep -o '= [0-9.]*% of' "$OUT/vk-$shape-$type.log" | tr -dc '0-9.')" "--backend vulkan rc $r"
+    fi
     rm -f "$f"
     if [ -z "${done_torch[$shape]:-}" ] && [ "$(left)" -gt 40 ]; then
         done_torch[$shape]=1
