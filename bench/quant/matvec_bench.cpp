@@ -32,6 +32,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "core/executor.h"
 #include "quant/dispatch.h"
+#include "quant/random_blocks.h"
 #include "quant/fp.h"
 
 using namespace quanta;
@@ -68,17 +69,6 @@ double read_bandwidth(const std::vector<uint64_t> & buf, int threads) {
     return double(n * sizeof(uint64_t)) / s / 1e9;
 }
 
-std::vector<int> fp16_fields(Type t) {
-    switch (t) {
-        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: case Type::QT4: return {0};
-        case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: return {0, 2};
-        case Type::Q2_K: return {80, 82};
-        case Type::Q3_K: return {108};
-        case Type::Q6_K: return {208};
-        default: return {};
-    }
-}
-
 // Random block bytes with finite, moderate fp16 scales (F16/F32/BF16: quantized Gaussians).
 void fill_random(const quant::TypeTraits & t, uint8_t * dst, size_t bytes, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -92,17 +82,7 @@ void fill_random(const quant::TypeTraits & t, uint8_t * dst, size_t bytes, uint6
         }
         return;
     }
-    for (size_t i = 0; i + 8 <= bytes; i += 8) {
-        const uint64_t r = rng();
-        std::memcpy(dst + i, &r, 8);
-    }
-    const std::vector<int> fields = fp16_fields(t.type);
-    for (size_t b = 0; b < bytes / t.block_bytes; ++b) {
-        for (int off : fields) {
-            const uint16_t h = quant::fp32_to_fp16(0.001f + 0.0001f * float(rng() % 100));
-            std::memcpy(dst + b * t.block_bytes + size_t(off), &h, 2);
-        }
-    }
+    quant::random_blocks(t.type, dst, bytes, seed, 0.01f);
 }
 
 struct Case {

@@ -31,6 +31,7 @@
 
 #include "quant/dispatch.h"
 #include "quant/fp.h"
+#include "quant/random_blocks.h"
 #include "quant/types.h"
 
 using namespace quanta;
@@ -80,17 +81,6 @@ double measure_bandwidth(int n_threads, int reps) {
     return best;
 }
 
-std::vector<int> fp16_fields(Type t) {
-    switch (t) {
-        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: case Type::QT4: return {0};
-        case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: return {0, 2};
-        case Type::Q2_K: return {80, 82};
-        case Type::Q3_K: return {108};
-        case Type::Q6_K: return {208};
-        default: return {};
-    }
-}
-
 void fill_random_row(const TypeTraits & t, uint8_t * dst, size_t bytes, std::mt19937_64 & rng) {
     if (!is_quantized(t.type)) {
         std::vector<float> x(bytes / t.block_bytes);
@@ -99,16 +89,7 @@ void fill_random_row(const TypeTraits & t, uint8_t * dst, size_t bytes, std::mt1
         t.quantize_row(x.data(), dst, int64_t(x.size()), nullptr);
         return;
     }
-    for (size_t i = 0; i + 8 <= bytes; i += 8) {
-        const uint64_t r = rng();
-        std::memcpy(dst + i, &r, 8);
-    }
-    for (size_t b = 0; b < bytes / t.block_bytes; ++b) {
-        for (int off : fp16_fields(t.type)) {
-            const uint16_t h = fp32_to_fp16(0.001f + 0.0001f * float(rng() % 100));
-            std::memcpy(dst + b * t.block_bytes + size_t(off), &h, 2);
-        }
-    }
+    random_blocks(t.type, dst, bytes, rng(), 0.01f);
 }
 
 struct Options {

@@ -13,6 +13,7 @@
 
 #include "quant/dispatch.h"
 #include "quant/fp.h"
+#include "quant/random_blocks.h"
 #include "quant/types.h"
 #include "tests/quant/test_data.h"
 #include "tests/support.h"
@@ -34,18 +35,6 @@ bool dot_is_exact(Type t) {
     }
 }
 
-// fp16 scale fields (byte offsets) of each block, so random blocks get finite, moderate scales.
-std::vector<int> fp16_fields(Type t) {
-    switch (t) {
-        case Type::Q4_0: case Type::Q5_0: case Type::Q8_0: case Type::IQ4_NL: case Type::IQ4_XS: case Type::QT4: return {0};
-        case Type::Q4_1: case Type::Q5_1: case Type::Q4_K: case Type::Q5_K: return {0, 2};
-        case Type::Q2_K: return {80, 82};
-        case Type::Q3_K: return {108};
-        case Type::Q6_K: return {208};
-        default: return {};
-    }
-}
-
 // Weight rows to test: the quantizer's output on heavy-tailed data, and (for block types with
 // known scale fields) random bytes, which reach every bit pattern (e.g. Q8_0's -128).
 std::vector<std::vector<uint8_t>> weight_rows(const TypeTraits & t, int64_t n, uint32_t seed) {
@@ -53,17 +42,9 @@ std::vector<std::vector<uint8_t>> weight_rows(const TypeTraits & t, int64_t n, u
     const std::vector<float> x = heavy_tailed(size_t(n), seed);
     rows.emplace_back(row_bytes(t.type, n));
     t.quantize_row(x.data(), rows.back().data(), n, nullptr);
-    const std::vector<int> fields = fp16_fields(t.type);
-    if (!fields.empty()) {
-        std::mt19937 rng(seed + 1);
+    if (!fp16_scale_offsets(t.type).empty()) {
         std::vector<uint8_t> raw(row_bytes(t.type, n));
-        for (uint8_t & b : raw) b = uint8_t(rng());
-        for (size_t blk = 0; blk < raw.size() / t.block_bytes; ++blk) {
-            for (int off : fields) {
-                const uint16_t h = fp32_to_fp16(0.001f + 0.02f * float(rng() % 1000) / 1000.0f);
-                std::memcpy(raw.data() + blk * t.block_bytes + size_t(off), &h, 2);
-            }
-        }
+        random_blocks(t.type, raw.data(), raw.size(), seed + 1, 0.02f);
         rows.push_back(std::move(raw));
     }
     return rows;
