@@ -31,6 +31,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "core/executor.h"
+#include "backends/cpu/read_bandwidth.h"
 #include "quant/dispatch.h"
 #include "quant/random_blocks.h"
 #include "quant/fp.h"
@@ -48,26 +49,6 @@ double thread_cpu_seconds() {
     return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
-// 1 GiB summed by `threads` readers (64-bit adds, 4 accumulators): examples/quanta/cmd_bench.cpp's loop.
-double read_bandwidth(const std::vector<uint64_t> & buf, int threads) {
-    const size_t n = buf.size();
-    std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
-    const auto t0 = Clock::now();
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([&, t] {
-            const size_t lo = n * size_t(t) / size_t(threads), hi = n * size_t(t + 1) / size_t(threads);
-            uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (size_t i = lo; i + 4 <= hi; i += 4) { s0 += buf[i]; s1 += buf[i + 1]; s2 += buf[i + 2]; s3 += buf[i + 3]; }
-            sums[size_t(t) * 8] = s0 + s1 + s2 + s3;
-        });
-    }
-    for (auto & th : pool) th.join();
-    const double s = seconds_since(t0);
-    volatile uint64_t sink = 0;
-    for (uint64_t v : sums) sink = sink + v;
-    return double(n * sizeof(uint64_t)) / s / 1e9;
-}
 
 // Random block bytes with finite, moderate fp16 scales (F16/F32/BF16: quantized Gaussians).
 void fill_random(const quant::TypeTraits & t, uint8_t * dst, size_t bytes, uint64_t seed) {
@@ -246,11 +227,10 @@ int main(int argc, char ** argv) {
         }
         cases.push_back(std::move(c));
     }
-    std::vector<uint64_t> buf((size_t(1) << 30) / sizeof(uint64_t));
-    for (size_t i = 0; i < buf.size(); ++i) buf[i] = i * 0x9E3779B97F4A7C15ULL;
+    const std::vector<uint64_t> buf = backends::cpu::bandwidth_buffer();
     std::vector<double> bw;
     for (int r = 0; r < reps; ++r) {
-        bw.push_back(read_bandwidth(buf, threads));
+        bw.push_back(backends::cpu::read_bandwidth_pass(buf, threads));
         for (Case & c : cases) {
             const auto t0 = Clock::now();
             if (!c.ex->run().ok()) return 1;

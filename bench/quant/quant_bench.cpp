@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/cpu/read_bandwidth.h"
 #include "quant/dispatch.h"
 #include "quant/fp.h"
 #include "quant/random_blocks.h"
@@ -57,28 +58,6 @@ void run_threads(int n_threads, Fn fn) {
     for (int t = 1; t < n_threads; ++t) pool.emplace_back(fn, t);
     fn(0);
     for (std::thread & th : pool) th.join();
-}
-
-double measure_bandwidth(int n_threads, int reps) {
-    const size_t bytes = size_t(1) << 30;
-    std::vector<uint64_t> buf(bytes / 8);
-    for (size_t i = 0; i < buf.size(); ++i) buf[i] = i * 0x9E3779B97F4A7C15ULL;
-    std::vector<uint64_t> sink(size_t(n_threads) * 8);
-    double best = 0.0;
-    for (int r = 0; r < reps; ++r) {
-        const auto t0 = Clock::now();
-        run_threads(n_threads, [&](int t) {
-            const size_t n = buf.size() / size_t(n_threads);
-            const uint64_t * p = buf.data() + size_t(t) * n;
-            uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (size_t i = 0; i + 4 <= n; i += 4) {
-                a0 += p[i]; a1 += p[i + 1]; a2 += p[i + 2]; a3 += p[i + 3];
-            }
-            sink[size_t(t) * 8] = a0 ^ a1 ^ a2 ^ a3;
-        });
-        best = std::max(best, double(bytes) / seconds_since(t0) / 1e9);
-    }
-    return best;
 }
 
 void fill_random_row(const TypeTraits & t, uint8_t * dst, size_t bytes, std::mt19937_64 & rng) {
@@ -129,7 +108,7 @@ void bench_speed(const Options & o, double bw) {
             k.quantize_activations(act.data(), qa.data(), ncols, nullptr);
             // On a shared machine the bandwidth drifts: measure it right before each matvec so
             // the ratio compares like with like.
-            const double bw_now = isa == Isa::Scalar ? bw : measure_bandwidth(o.threads, 3);
+            const double bw_now = isa == Isa::Scalar ? bw : backends::cpu::measure_read_bandwidth(o.threads, 3);
             double best = 1e30;
             // The scalar references are the oracle, not a speed path: no full-size pass for them.
             const int reps = isa == Isa::Scalar ? 0 : o.reps;
@@ -327,7 +306,7 @@ int main(int argc, char ** argv) {
     }
     std::printf("cpu isa: %s, threads: %d\n", std::string(cpu_isa()).c_str(), o.threads);
     if (!o.speed_off) {
-        const double bw = measure_bandwidth(o.threads, o.reps);
+        const double bw = backends::cpu::measure_read_bandwidth(o.threads, o.reps);
         std::printf("\nmemory read bandwidth (%d threads, 1 GiB, best of %d): %.1f GB/s\n", o.threads, o.reps, bw);
         bench_speed(o, bw);
     }

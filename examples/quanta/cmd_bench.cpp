@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/cpu/read_bandwidth.h"
 #include "examples/quanta/commands.h"
 #include "examples/quanta/model_args.h"
 
@@ -22,32 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Sums 1 GiB with `threads` readers, best of 3: a floor on what the memory system delivers.
-double measure_read_bandwidth(int threads) {
-    const size_t bytes = size_t(1) << 30, n = bytes / sizeof(uint64_t);
-    std::vector<uint64_t> buf(n);
-    for (size_t i = 0; i < n; i += 512) buf[i] = i;  // touch every page
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-        std::vector<uint64_t> sums(static_cast<size_t>(threads));
-        auto t0 = Clock::now();
-        std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t) {
-            pool.emplace_back([&, t] {
-                const size_t lo = n * size_t(t) / size_t(threads), hi = n * size_t(t + 1) / size_t(threads);
-                uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (size_t i = lo; i + 4 <= hi; i += 4) { s0 += buf[i]; s1 += buf[i + 1]; s2 += buf[i + 2]; s3 += buf[i + 3]; }
-                sums[size_t(t)] = s0 + s1 + s2 + s3;
-            });
-        }
-        for (auto & th : pool) th.join();
-        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-        volatile uint64_t sink = 0;
-        for (uint64_t v : sums) sink = sink + v;
-        best = std::max(best, double(bytes) / s / 1e9);
-    }
-    return best;
-}
 
 struct Spread { double median, min, max; };
 Spread spread(std::vector<double> v) {
@@ -124,7 +99,7 @@ void add_bench_command(CLI::App & app) {
         if (!tg.empty()) {
             Spread s = spread(tg);
             const int bw_threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-            const double machine = bandwidth > 0 ? bandwidth : measure_read_bandwidth(bw_threads);
+            const double machine = bandwidth > 0 ? bandwidth : backends::cpu::measure_read_bandwidth(bw_threads);
             const double effective = per_token * s.median / 1e9;
             std::printf("tg%-5lld %8.1f tok/s  (min %.1f, max %.1f, %d runs)\n", (long long)n_gen, s.median, s.min, s.max, reps);
             std::printf("effective bandwidth %.1f GB/s = %.0f%% of %.1f GB/s (%s)\n", effective, 100.0 * effective / machine,
