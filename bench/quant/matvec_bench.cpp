@@ -80,6 +80,17 @@ Spread spread(std::vector<double> v) {
     return {v[v.size() / 2], v.front(), v.back()};
 }
 
+// One Gaussian activation row of k values in t's dot_with type, as decode quantizes it.
+std::vector<uint8_t> activation_row(const quant::TypeTraits & t, const quant::Kernels & kn, int64_t k) {
+    std::vector<float> x(static_cast<size_t>(k));
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd;
+    for (float & v : x) v = nd(rng);
+    std::vector<uint8_t> xq(quant::row_bytes(t.dot_with, k));
+    kn.quantize_activations(x.data(), xq.data(), k, nullptr);
+    return xq;
+}
+
 // One core's in-cache speed (GB/s of weights) of the decode kernel, mat_vec() (groups of
 // kMaxMatVecRows rows through the mat-vec kernel where the type has one), and of plain vec_dot per
 // row, timed alternately so both see the same machine: {mat_vec, vec_dot}.
@@ -90,12 +101,7 @@ InCache in_cache_gbs(const quant::TypeTraits & t, int64_t k) {
     const int64_t rows = std::max<int64_t>(quant::kMaxMatVecRows, int64_t((size_t(1) << 20) / rb) / quant::kMaxMatVecRows * quant::kMaxMatVecRows);
     std::vector<uint8_t> w(rb * size_t(rows));
     fill_random(t, w.data(), w.size(), 11);
-    std::vector<float> x(static_cast<size_t>(k));
-    std::mt19937 rng(5);
-    std::normal_distribution<float> nd;
-    for (float & v : x) v = nd(rng);
-    std::vector<uint8_t> xq(quant::row_bytes(t.dot_with, k));
-    kn.quantize_activations(x.data(), xq.data(), k, nullptr);
+    const std::vector<uint8_t> xq = activation_row(t, kn, k);
     std::vector<float> out(static_cast<size_t>(rows));
     // Each sample times 20 calls (one call is ~70 us, near the resolution of this VM's thread CPU
     // clock: a best-of-single-calls once read 0, "inf" GB/s); the median of 15 samples.
@@ -119,12 +125,7 @@ InCache in_cache_gbs(const quant::TypeTraits & t, int64_t k) {
 InCache stream_1core(const quant::TypeTraits & t, const std::vector<uint8_t> & w, int64_t k, int64_t rows) {
     const quant::Kernels & kn = quant::kernels(t.type);
     const size_t rb = quant::row_bytes(t.type, k);
-    std::vector<float> x(static_cast<size_t>(k));
-    std::mt19937 rng(5);
-    std::normal_distribution<float> nd;
-    for (float & v : x) v = nd(rng);
-    std::vector<uint8_t> xq(quant::row_bytes(t.dot_with, k));
-    kn.quantize_activations(x.data(), xq.data(), k, nullptr);
+    const std::vector<uint8_t> xq = activation_row(t, kn, k);
     std::vector<float> out(static_cast<size_t>(rows));
     double best_mv = 1e30, best_dot = 1e30;
     for (int rep = 0; rep < 3; ++rep) {
