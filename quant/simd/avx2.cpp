@@ -249,38 +249,7 @@ inline __m128i q3k_scales_i8(const uint8_t * s) {
 }
 
 float dot_q6_k(const void * w, const void * a, int64_t n) {
-    const BlockQ6_K * x = static_cast<const BlockQ6_K *>(w);
-    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i m2 = _mm256_set1_epi8(0x03);
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / kQK_K; ++i) {
-        // Levels are stored +32: sum sc*(q-32)*y = sum sc*q*y - 32 * sum_g sc_g * bsums_g.
-        const __m128i s8 = load128(x[i].scales);
-        const __m256i s8_both = _mm256_broadcastsi128_si256(s8);
-        const int bias = hsum(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), load256(y[i].bsums)));
-        __m256i acc = _mm256_setzero_si256();
-        for (int h = 0; h < 2; ++h) {
-            const __m256i la = load256(x[i].ql + 64 * h), lb = load256(x[i].ql + 64 * h + 32);
-            const __m256i qh = load256(x[i].qh + 32 * h);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
-            for (int k = 0; k < 4; ++k) {
-                const int e0 = 128 * h + 32 * k;
-                const __m256i p = _mm256_maddubs_epi16(q[k], load256(y[i].qs + e0));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales_i8(s8_both, e0 / 32)));
-            }
-        }
-        const int sumi = hsum(acc) - 32 * bias;
-        sum += fp16(x[i].d) * y[i].d * float(sumi);
-    }
-    return sum;
+    return dot_q6_k_row(static_cast<const BlockQ6_K *>(w), static_cast<const BlockQ8_K *>(a), n / kQK_K, [](int64_t) {});
 }
 
 float dot_q3_k(const void * w, const void * a, int64_t n) {

@@ -78,6 +78,19 @@ void wrows_q8_0_t(const void * w, size_t stride, const void * a, float * out, in
     for (int r = 0; r < NR; ++r) out[r] = dot_q8_0_row(x[r], y, n / kQK, [&](int64_t g) { next.step(r * groups + g); });
 }
 
+// ---- Q6_K . Q8_K -------------------------------------------------------------------------------
+
+// As Q8_0: vec_dot's own code per row (bit for bit) plus the linear prefetch of the next call's rows.
+template <int NR>
+void wrows_q6_k_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
+    const BlockQ6_K * x[NR];
+    weight_rows<BlockQ6_K, NR>(w, stride, x);
+    const BlockQ8_K * y = static_cast<const BlockQ8_K *>(a);
+    const int64_t nb = n / kQK_K;
+    const NextRows next(w, stride, NR, nb * NR);
+    for (int r = 0; r < NR; ++r) out[r] = dot_q6_k_row(x[r], y, nb, [&](int64_t i) { next.step(r * nb + i); });
+}
+
 // ---- Q4_0 . Q8_0 -------------------------------------------------------------------------------
 
 // Q4_0, two weight rows per register: one block of row a (low 128-bit lane) and of row b (high
@@ -340,6 +353,7 @@ void wrows_dispatch(const void * w, size_t stride, int n_w, const void * a, floa
 }
 static_assert(kMaxMatVecRows == 4);
 template <int NR> struct WQ8_0 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q8_0_t<NR>(w, s, a, o, n); } };
+template <int NR> struct WQ6_K { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q6_k_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQ4_K { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q4_k_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQT4 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_qt4_t<NR>(w, s, a, o, n); } };
 
@@ -353,6 +367,7 @@ void fill_matvec_avx2(IsaKernels & k) {
     k.dot_wrows[size_t(Type::Q4_0)] = wrows_q4_0;
     k.dot_wrows[size_t(Type::Q8_0)] = wrows_dispatch<WQ8_0>;
     k.dot_wrows[size_t(Type::Q4_K)] = wrows_dispatch<WQ4_K>;
+    k.dot_wrows[size_t(Type::Q6_K)] = wrows_dispatch<WQ6_K>;
     k.dot_wrows[size_t(Type::QT4)] = wrows_dispatch<WQT4>;
 }
 
