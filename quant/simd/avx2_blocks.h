@@ -97,12 +97,25 @@ inline __m256i pair_scales_i8(__m256i s8_both, int k) {
     return _mm256_srai_epi16(_mm256_shuffle_epi8(s8_both, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kPairCtl.ctl[k]))), 8);
 }
 
+
+// Q6_K's unsigned 6-bit levels (stored +32) of half h (elements 128h..128h+127) of a block, as 4
+// registers of 32: low 4 bits from ql, high 2 from qh.
+inline void q6_k_levels(const BlockQ6_K & b, int h, __m256i (&q)[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m2 = _mm256_set1_epi8(0x03);
+    const __m256i la = load256(b.ql + 64 * h), lb = load256(b.ql + 64 * h + 32);
+    const __m256i qh = load256(b.qh + 32 * h);
+    q[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
 // Q6_K . Q8_K over nb super-blocks (vec_dot; also each row of the mat-vec kernel, hence here).
 // step(i) runs before super-block i (the mat-vec kernel prefetches there).
 template <typename Step>
 inline float dot_q6_k_row(const BlockQ6_K * x, const BlockQ8_K * y, int64_t nb, Step step) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i m2 = _mm256_set1_epi8(0x03);
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; ++i) {
         step(i);
@@ -112,16 +125,8 @@ inline float dot_q6_k_row(const BlockQ6_K * x, const BlockQ8_K * y, int64_t nb, 
         const int bias = hsum(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), load256(y[i].bsums)));
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
-            const __m256i la = load256(x[i].ql + 64 * h), lb = load256(x[i].ql + 64 * h + 32);
-            const __m256i qh = load256(x[i].qh + 32 * h);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
+            __m256i q[4];
+            q6_k_levels(x[i], h, q);
             for (int k = 0; k < 4; ++k) {
                 const int e0 = 128 * h + 32 * k;
                 const __m256i p = _mm256_maddubs_epi16(q[k], load256(y[i].qs + e0));

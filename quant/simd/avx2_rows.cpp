@@ -128,8 +128,6 @@ void dot_rows_q6_k_t(const void * w, const void * a, size_t stride, float * out,
     const BlockQ6_K * x = static_cast<const BlockQ6_K *>(w);
     const BlockQ8_K * y[NR];
     act_rows<NR>(a, stride, y);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i m2 = _mm256_set1_epi8(0x03);
     float sum[NR] = {};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         const __m128i s8 = load128(x[i].scales);
@@ -138,16 +136,8 @@ void dot_rows_q6_k_t(const void * w, const void * a, size_t stride, float * out,
         __m256i acc[NR];
         for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
-            const __m256i la = load256(x[i].ql + 64 * h), lb = load256(x[i].ql + 64 * h + 32);
-            const __m256i qh = load256(x[i].qh + 32 * h);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-            };
+            __m256i q[4];
+            q6_k_levels(x[i], h, q);
             for (int k = 0; k < 4; ++k) {
                 const int e0 = 128 * h + 32 * k;
                 const __m256i s = pair_scales_i8(s8_both, e0 / 32);
