@@ -9,11 +9,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <unistd.h>
+#include <vector>
 
 #include "convert/convert.h"
 #include "core/model/model.h"
+#include "core/model/perplexity.h"
 #include "core/model/session.h"
 #include "tests/models/npy.h"
 #include "tests/support.h"
@@ -35,6 +39,35 @@ inline double max_abs_diff(const float * a, const float * b, size_t n) {
 inline double max_abs_diff(const std::vector<float> & a, const std::vector<float> & b) {
     REQUIRE(a.size() == b.size());
     return max_abs_diff(a.data(), b.data(), a.size());
+}
+
+// How closely logits `got` follow `ref` over n positions of n_vocab: top-1 agreement everywhere and
+// on decisive positions (reference top-2 margin >= 0.1 logit: the random fixture models have many
+// near-ties, where any rounding flips the winner), and the mean KL(softmax(ref) || softmax(got)).
+struct LogitAgreement {
+    size_t agree = 0, decisive = 0, agree_decisive = 0;
+    double mean_kl = 0.0;
+};
+inline LogitAgreement logit_agreement(const float * ref, const float * got, size_t n, int64_t n_vocab) {
+    LogitAgreement a;
+    double kl = 0.0;
+    std::vector<double> lp, lq;
+    for (size_t t = 0; t < n; ++t) {
+        const float * r = ref + t * size_t(n_vocab);
+        const float * g = got + t * size_t(n_vocab);
+        std::vector<float> top(r, r + n_vocab);
+        std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<float>());
+        const bool same = std::max_element(r, r + n_vocab) - r == std::max_element(g, g + n_vocab) - g;
+        const bool is_decisive = top[0] - top[1] >= 0.1f;
+        a.agree += same;
+        a.decisive += is_decisive;
+        a.agree_decisive += same && is_decisive;
+        quanta::model::log_softmax(std::span(r, size_t(n_vocab)), lp);
+        quanta::model::log_softmax(std::span(g, size_t(n_vocab)), lq);
+        kl += quanta::model::kl_divergence(lp, lq);
+    }
+    a.mean_kl = n ? kl / double(n) : 0.0;
+    return a;
 }
 
 inline const char * kFixtures[] = {"llama3", "llama2_linear_tied", "mistral_swa", "qwen2_bias",

@@ -29,14 +29,6 @@ namespace {
 
 int32_t argmax(const float * x, int64_t n) { return int32_t(std::max_element(x, x + n) - x); }
 
-// KL(p_ref || p) of the softmaxes of two logit rows.
-double kl_divergence(const float * ref, const float * got, int64_t n) {
-    std::vector<double> lp, lq;
-    model::log_softmax(std::span(ref, size_t(n)), lp);
-    model::log_softmax(std::span(got, size_t(n)), lq);
-    return model::kl_divergence(lp, lq);
-}
-
 }  // namespace
 
 TEST_CASE("oracle: f32 logits and greedy continuation match transformers", "[oracle]") {
@@ -107,27 +99,13 @@ TEST_CASE("oracle: f16 weights and cache stay within 2e-2, q8_0 agrees on top-1 
             auto m = converted(name, "q8_0");
             auto logits = session(*m, *cpu, Type::F16)->eval(o.prompt, true);
             REQUIRE(logits.ok());
-            // Top-1 is judged on decisive positions (reference top-2 margin >= 0.1 logit): these
-            // random models have many near-ties, where any rounding flips the winner.
-            size_t agree = 0, decisive = 0, agree_decisive = 0;
-            double kl = 0;
-            for (size_t t = 0; t < n; ++t) {
-                const float * ref = o.logits_q8_0.data.data() + t * size_t(n_vocab);
-                const float * got = logits->data() + t * size_t(n_vocab);
-                std::vector<float> top(ref, ref + n_vocab);
-                std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<float>());
-                const bool same = argmax(ref, n_vocab) == argmax(got, n_vocab);
-                const bool is_decisive = top[0] - top[1] >= 0.1f;
-                agree += same;
-                decisive += is_decisive;
-                agree_decisive += same && is_decisive;
-                kl += kl_divergence(ref, got, n_vocab);
-            }
-            INFO("top-1 agreement " << agree << "/" << n << " (decisive " << agree_decisive << "/" << decisive
-                                    << "), mean KL " << kl / double(n));
-            REQUIRE(decisive >= n / 2);
-            CHECK(double(agree_decisive) >= 0.99 * double(decisive));
-            CHECK(kl / double(n) <= 1e-3);
+            // Top-1 is judged on decisive positions (logit_agreement, model_fixtures.h).
+            const LogitAgreement a = logit_agreement(o.logits_q8_0.data.data(), logits->data(), n, n_vocab);
+            INFO("top-1 agreement " << a.agree << "/" << n << " (decisive " << a.agree_decisive << "/" << a.decisive
+                                    << "), mean KL " << a.mean_kl);
+            REQUIRE(a.decisive >= n / 2);
+            CHECK(double(a.agree_decisive) >= 0.99 * double(a.decisive));
+            CHECK(a.mean_kl <= 1e-3);
         }
     }
 }

@@ -102,26 +102,11 @@ TEST_CASE("vulkan model: q8_0 weights agree with transformers on the Q8_0-rounde
         REQUIRE(logits.ok());
         require_all_on_vk(*s);
         const size_t n = o.prompt.size();
-        size_t decisive = 0, agree_decisive = 0;
-        double kl = 0;
-        for (size_t t = 0; t < n; ++t) {
-            const float * ref = o.logits_q8_0.data.data() + t * size_t(n_vocab);
-            const float * got = logits->data() + t * size_t(n_vocab);
-            std::vector<float> top(ref, ref + n_vocab);
-            std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<float>());
-            const bool same = std::max_element(ref, ref + n_vocab) - ref == std::max_element(got, got + n_vocab) - got;
-            const bool is_decisive = top[0] - top[1] >= 0.1f;
-            decisive += is_decisive;
-            agree_decisive += same && is_decisive;
-            std::vector<double> lp, lq;
-            model::log_softmax(std::span(ref, size_t(n_vocab)), lp);
-            model::log_softmax(std::span(got, size_t(n_vocab)), lq);
-            kl += model::kl_divergence(lp, lq);
-        }
-        INFO("decisive top-1 " << agree_decisive << "/" << decisive << ", mean KL " << kl / double(n));
-        REQUIRE(decisive >= n / 2);
-        CHECK(double(agree_decisive) >= 0.99 * double(decisive));
-        CHECK(kl / double(n) <= 1e-3);
+        const LogitAgreement a = logit_agreement(o.logits_q8_0.data.data(), logits->data(), n, n_vocab);
+        INFO("decisive top-1 " << a.agree_decisive << "/" << a.decisive << ", mean KL " << a.mean_kl);
+        REQUIRE(a.decisive >= n / 2);
+        CHECK(double(a.agree_decisive) >= 0.99 * double(a.decisive));
+        CHECK(a.mean_kl <= 1e-3);
     }
 }
 
@@ -147,26 +132,12 @@ TEST_CASE("vulkan model: f16 mat-mat tiles keep every fixture's top-1 and KL aga
         REQUIRE(got.ok());
         require_all_on_vk(*s);
         const size_t n = o.prompt.size();
-        size_t decisive = 0, agree = 0;
-        double kl = 0;
-        for (size_t t = 0; t < n; ++t) {
-            const float * r = ref->data() + t * size_t(n_vocab);
-            const float * g = got->data() + t * size_t(n_vocab);
-            std::vector<float> top(r, r + n_vocab);
-            std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<float>());
-            const bool is_decisive = top[0] - top[1] >= 0.1f;
-            decisive += is_decisive;
-            agree += is_decisive && std::max_element(r, r + n_vocab) - r == std::max_element(g, g + n_vocab) - g;
-            std::vector<double> lp, lq;
-            model::log_softmax(std::span(r, size_t(n_vocab)), lp);
-            model::log_softmax(std::span(g, size_t(n_vocab)), lq);
-            kl += model::kl_divergence(lp, lq);
-        }
-        INFO("max |delta logit| " << max_abs_diff(*got, *ref) << ", decisive top-1 " << agree << "/" << decisive
-                                  << ", mean KL " << kl / double(n));
-        REQUIRE(decisive >= n / 2);
-        CHECK(double(agree) >= 0.99 * double(decisive));
-        CHECK(kl / double(n) <= 1e-4);
+        const LogitAgreement a = logit_agreement(ref->data(), got->data(), n, n_vocab);
+        INFO("max |delta logit| " << max_abs_diff(*got, *ref) << ", decisive top-1 " << a.agree_decisive << "/"
+                                  << a.decisive << ", mean KL " << a.mean_kl);
+        REQUIRE(a.decisive >= n / 2);
+        CHECK(double(a.agree_decisive) >= 0.99 * double(a.decisive));
+        CHECK(a.mean_kl <= 1e-4);
         CHECK(max_abs_diff(*got, *ref) <= 0.2);
     }
 }
