@@ -81,6 +81,25 @@ std::vector<Type> cuda_weight_types(const CudaBackend & b) {
     return out;
 }
 
+// f64 mul_mat of the decoded weights w [K, N, b2] and activations x [K, M, B2] (GQA: activation
+// batch i2 reads weight batch i2 / (B2 / b2)), laid out as the op's output [N, M, B2].
+std::vector<double> exact_mul_mat(const std::vector<float> & w, const std::vector<float> & x, int64_t K, int64_t N,
+                                  int64_t M, int64_t b2, int64_t B2) {
+    std::vector<double> exact(size_t(N * M * B2));
+    for (int64_t i2 = 0; i2 < B2; ++i2) {
+        for (int64_t m = 0; m < M; ++m) {
+            for (int64_t n = 0; n < N; ++n) {
+                double s = 0;
+                const float * wr = &w[size_t(((i2 / (B2 / b2)) * N + n) * K)];
+                const float * xr = &x[size_t((i2 * M + m) * K)];
+                for (int64_t k = 0; k < K; ++k) s += double(wr[k]) * double(xr[k]);
+                exact[size_t((i2 * M + m) * N + n)] = s;
+            }
+        }
+    }
+    return exact;
+}
+
 }  // namespace
 
 TEST_CASE("cuda: the kernel table covers every op and the weight types of issue #10", "[cuda]") {
@@ -153,18 +172,7 @@ TEST_CASE("cuda: mul_mat, every weight type x odd shapes x batch 1..130 x GQA, F
             Tensor tx = f16_x ? c.typed("x", Type::F16, {K, M, B2}, x) : c.f32("x", {K, M, B2}, x);
             Tensor out = c.g.mul_mat(tw, tx);
             auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
-            std::vector<double> exact(size_t(N * M * B2));
-            for (int64_t i2 = 0; i2 < B2; ++i2) {
-                for (int64_t m = 0; m < M; ++m) {
-                    for (int64_t n = 0; n < N; ++n) {
-                        double s = 0;
-                        const float * wr = &w[size_t(((i2 / (B2 / b2)) * N + n) * K)];
-                        const float * xr = &x[size_t((i2 * M + m) * K)];
-                        for (int64_t k = 0; k < K; ++k) s += double(wr[k]) * double(xr[k]);
-                        exact[size_t((i2 * M + m) * N + n)] = s;
-                    }
-                }
-            }
+            const std::vector<double> exact = exact_mul_mat(w, x, K, N, M, b2, B2);
             REQUIRE(no_nan(gpu[0]));
             CHECK(rel_max_err(gpu[0], exact) < tol_exact);
             CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 5e-2);
@@ -194,18 +202,7 @@ TEST_CASE("cuda: mul_mat decode kernel, QT4 Q4_K Q4_0 Q8_0 x batch 1..8 x odd N 
             Tensor tx = f16_x ? c.typed("x", Type::F16, {K, M, B2}, x) : c.f32("x", {K, M, B2}, x);
             Tensor out = c.g.mul_mat(tw, tx);
             auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
-            std::vector<double> exact(size_t(N * M * B2));
-            for (int64_t i2 = 0; i2 < B2; ++i2) {
-                for (int64_t m = 0; m < M; ++m) {
-                    for (int64_t n = 0; n < N; ++n) {
-                        double s = 0;
-                        const float * wr = &w[size_t(((i2 / (B2 / b2)) * N + n) * K)];
-                        const float * xr = &x[size_t((i2 * M + m) * K)];
-                        for (int64_t k = 0; k < K; ++k) s += double(wr[k]) * double(xr[k]);
-                        exact[size_t((i2 * M + m) * N + n)] = s;
-                    }
-                }
-            }
+            const std::vector<double> exact = exact_mul_mat(w, x, K, N, M, b2, B2);
             REQUIRE(no_nan(gpu[0]));
             CHECK(rel_max_err(gpu[0], exact) < 2e-4);
             CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 5e-2);
