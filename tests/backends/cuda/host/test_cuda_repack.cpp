@@ -1,0 +1,236 @@
+// tests/backends/cuda/host/test_cuda_repack.cpp — the index math of the repacked tensor-core mul_mat
+// (backends/cuda/ops/mma_layout.h), compiled for the host: it needs neither a GPU nor the CUDA
+// toolkit, so it runs in every build (label unit). The device kernels (repack.cu, mma.cuh) call
+// these same functions, so a wrong bit offset, fragment position or swizzle is found here.
+//   * repack random blocks (quant/random_blocks.h) of QT4, Q4_K, Q4_0, Q8_0, then decode every
+//     (tile, k16 step, lane, fragment element) the way the kernel does: each weight of the matrix
+//     comes back exactly once, bit for bit the reference's float, and each A register holds the
+//     bf16 pair of the elements the PTX m16n8k16 A layout names; padding rows decode to 0;
+//   * the A fragment map against the PTX table, the B fragments through a simulated ldmatrix.x4
+//     over the swizzled activation tile, and the swizzle's bank-conflict freedom.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "backends/cuda/ops/mma_layout.h"
+#include "quant/random_blocks.h"
+#include "quant/types.h"
+
+using namespace quanta;
+using namespace quanta::backends::cuda;
+
+namespace {
+
+// The reference weights [N][K] of a random matrix of R's blocks: quant/'s dequantize_row, except
+// QT4, whose rotated-domain values come from decoders.h DecQT4 (itself held to quant/ by
+// tests/backends/cuda/test_cuda_decoders.cpp).
+template <typename R>
+std::vector<float> reference(Type type, const std::vector<uint8_t> & q, int64_t K, int64_t N, int64_t row_stride) {
+    std::vector<float> ref(size_t(N * K));
+    for (int64_t n = 0; n < N; ++n) {
+        const char * row = reinterpret_cast<const char *>(q.data()) + n * row_stride;
+        if (type == Type::QT4) {
+            for (int64_t c = 0; c < K / 32; ++c) {
+                DecQT4::chunk(row + (c / (R::kQK / 32)) * R::kBytes, int(c % (R::kQK / 32)), &ref[size_t(n * K + 32 * c)]);
+            }
+        } else {
+            quant::traits(type).dequantize_row(row, &ref[size_t(n * K)], K);
+        }
+    }
+    return ref;
+}
+
+// The repacked bytes of a [K, N] matrix, built with the device kernel's per-thread functions.
+template <typename R>
+std::vector<uint8_t> repack(const std::vector<uint8_t> & q, int64_t N, int64_t row_stride, const RpMatrix & m,
+                            uint8_t poison) {
+    std::vector<uint8_t> out(size_t(m.bytes), poison);
+    const char * rows = reinterpret_cast<const char *>(q.data());
+    for (int64_t tile = 0; tile < m.tiles; ++tile) {
+        for (int64_t kc = 0; kc < m.units_per_tile; ++kc) {
+            for (int lane = 0; lane < 32; ++lane) {
+                rp_gather_unit<R>(rows, row_stride, N, tile, kc, lane, &out[size_t(m.unit_offset(tile, kc, lane))]);
+            }
+        }
+        for (int64_t mb = 0; mb < m.blocks_per_row; ++mb) {
+            for (int r = 0; r < kRpTileRows; ++r) {
+                rp_gather_meta<R>(rows, row_stride, N, tile, mb, r, &out[size_t(m.meta_offset(tile, mb, r))]);
+            }
+        }
+    }
+    return out;
+}
+
+uint32_t bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+
+template <typename R>
+void check_type(Type type, int64_t K, int64_t N, uint64_t seed) {
+    using S = RpShape<R>;
+    INFO(quant::traits(type).name << " K " << K << " N " << N << " seed " << seed);
+    REQUIRE(quant::traits(type).block_size == R::kQK);
+    REQUIRE(int64_t(quant::traits(type).block_bytes) == R::kBytes);
+    REQUIRE(rp_k_ok(K));
+    const int64_t row_stride = (K / R::kQK) * R::kBytes;
+    std::vector<uint8_t> q(size_t(N * row_stride));
+    quant::random_blocks(type, q.data(), q.size(), seed, 0.05f);
+    const std::vector<float> ref = reference<R>(type, q, K, N, row_stride);
+
+    const RpMatrix m = rp_matrix<R>(K, N);
+    const int64_t Np = m.tiles * kRpTileRows;
+    CHECK(m.bytes == Np * row_stride);  // the original size when N % 16 == 0
+    // Every byte is written: two repacks into differently poisoned buffers agree.
+    const std::vector<uint8_t> rp = repack<R>(q, N, row_stride, m, 0xAB);
+    CHECK(rp == repack<R>(q, N, row_stride, m, 0xCD));
+
+    std::vector<int> hits(size_t(N * K), 0);
+    int64_t mismatches = 0, reg_mismatches = 0, padding_nonzero = 0;
+    for (int64_t tile = 0; tile < m.tiles; ++tile) {
+        for (int64_t step = 0; step < K / 16; ++step) {
+            const int64_t kc = step / S::kUnitSteps;
+            const int s = int(step % S::kUnitSteps);
+            for (int lane = 0; lane < 32; ++lane) {
+                uint32_t unit[4];
+                std::memcpy(unit, &rp[size_t(m.unit_offset(tile, kc, lane))], 16);
+                // The lane's two rows and their scales for this step's 32-k group, as the kernel reads them.
+                const int64_t k0 = 16 * step;
+                RpScale sc[2];
+                for (int h = 0; h < 2; ++h) {
+                    const int r = (lane >> 2) + 8 * h;
+                    sc[h] = R::scale(&rp[size_t(m.meta_offset(tile, k0 / R::kQK, r))], rp_sub<R>(k0));
+                }
+                for (int j = 0; j < 8; ++j) {
+                    const int64_t n = tile * kRpTileRows + a_row(lane, j);
+                    const int64_t k = k0 + a_col(lane, j);
+                    const float w = R::weight(sc[(j >> 1) & 1], rp_code<R>(unit, s, j));
+                    if (n >= N) {
+                        padding_nonzero += w != 0.0f;
+                        continue;
+                    }
+                    ++hits[size_t(n * K + k)];
+                    mismatches += bits(w) != bits(ref[size_t(n * K + k)]);
+                }
+                for (int r = 0; r < 4; ++r) {
+                    const int64_t n = tile * kRpTileRows + a_row(lane, 2 * r);
+                    if (n >= N) continue;
+                    const int64_t k = k0 + a_col(lane, 2 * r);
+                    REQUIRE(a_col(lane, 2 * r + 1) == a_col(lane, 2 * r) + 1);
+                    const uint32_t want = uint32_t(quant::fp32_to_bf16(ref[size_t(n * K + k)])) |
+                                          (uint32_t(quant::fp32_to_bf16(ref[size_t(n * K + k + 1)])) << 16);
+                    reg_mismatches += rp_a_reg<R>(unit, s, r, sc[0], sc[1]) != want;
+                }
+            }
+        }
+    }
+    CHECK(mismatches == 0);
+    CHECK(reg_mismatches == 0);
+    CHECK(padding_nonzero == 0);
+    CHECK(std::count(hits.begin(), hits.end(), 1) == int64_t(hits.size()));
+}
+
+}  // namespace
+
+TEST_CASE("cuda repack: every weight of random QT4 Q4_K Q4_0 Q8_0 matrices comes back bit-exact by fragment position", "[unit]") {
+    // N = 37: two full tiles and a padded one; N = 48: no padding (the repacked size is the original's).
+    for (int64_t N : {37, 48, 1}) {
+        check_type<RpQ4_0>(Type::Q4_0, 192, N, 11 + uint64_t(N));
+        check_type<RpQ8_0>(Type::Q8_0, 192, N, 12 + uint64_t(N));
+        check_type<RpQ4_K>(Type::Q4_K, 512, N, 13 + uint64_t(N));
+        check_type<RpQT4>(Type::QT4, 1024, N, 14 + uint64_t(N));
+    }
+}
+
+TEST_CASE("cuda repack: stage shapes (one 16-byte unit per lane per tile, whole meta copies)", "[unit]") {
+    CHECK(RpShape<RpQ4_0>::kUnitK == 64);
+    CHECK(RpShape<RpQ4_K>::kUnitK == 64);
+    CHECK(RpShape<RpQT4>::kUnitK == 64);
+    CHECK(RpShape<RpQ8_0>::kUnitK == 32);
+    CHECK(RpShape<RpQ4_0>::kStageUnits == 1);
+    CHECK(RpShape<RpQ8_0>::kStageUnits == 2);
+    CHECK(RpShape<RpQ4_0>::kStageMetaBytes == 64);   // 2 blocks x 16 rows x fp16 d
+    CHECK(RpShape<RpQ4_K>::kStageMetaBytes == 256);  // 1 block x 16 rows x 16 bytes
+    CHECK(RpShape<RpQT4>::kStageMetaBytes == 256);
+    CHECK(rp_k_ok(64));
+    CHECK(rp_k_ok(640));
+    CHECK_FALSE(rp_k_ok(32));
+    CHECK_FALSE(rp_k_ok(96));
+    // A stage's meta blocks of a tile are contiguous: block mb + 1 follows block mb.
+    const RpMatrix m = rp_matrix<RpQ4_0>(192, 37);
+    CHECK(m.meta_offset(2, 1, 0) - m.meta_offset(2, 0, 0) == kRpTileRows * RpQ4_0::kMetaBytes);
+    CHECK(m.unit_offset(1, 0, 0) - m.unit_offset(0, 0, 0) == m.units_per_tile * 512);
+}
+
+TEST_CASE("cuda repack: the A fragment map is the PTX m16n8k16 layout and covers the tile once", "[unit]") {
+    int hits[16][16] = {};
+    for (int lane = 0; lane < 32; ++lane) {
+        const int g = lane >> 2, t = lane & 3;
+        // PTX ISA: a0,a1 = (g, 2t..2t+1); a2,a3 = (g+8, 2t..); a4,a5 = (g, 2t+8..); a6,a7 = (g+8, 2t+8..)
+        const int want_row[8] = {g, g, g + 8, g + 8, g, g, g + 8, g + 8};
+        const int want_col[8] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1, 2 * t + 8, 2 * t + 9, 2 * t + 8, 2 * t + 9};
+        for (int j = 0; j < 8; ++j) {
+            INFO("lane " << lane << " element " << j);
+            CHECK(a_row(lane, j) == want_row[j]);
+            CHECK(a_col(lane, j) == want_col[j]);
+            ++hits[a_row(lane, j)][a_col(lane, j)];
+        }
+    }
+    for (auto & row : hits) {
+        for (int h : row) CHECK(h == 1);
+    }
+}
+
+TEST_CASE("cuda repack: ldmatrix.x4 over the swizzled activation tile gives the PTX B fragments, conflict-free", "[unit]") {
+    constexpr int kRows = 128;  // the widest stage tile (2 warps x 64 columns)
+    // Logical tile value at (column m, k): unique per element.
+    auto value = [](int m, int k) { return uint16_t(m * kRpStageK + k); };
+    std::vector<uint16_t> smem(size_t(kRows * kRpStageK), 0xFFFF);
+    std::vector<int> written(smem.size(), 0);
+    for (int m = 0; m < kRows; ++m) {
+        for (int c = 0; c < kRpXChunks; ++c) {  // one 16-byte cp.async per (row, chunk)
+            const int off = x_chunk_offset(m, c);
+            REQUIRE(off % 8 == 0);
+            for (int e = 0; e < 8; ++e) {
+                smem[size_t(off + e)] = value(m, 8 * c + e);
+                ++written[size_t(off + e)];
+            }
+        }
+    }
+    CHECK(std::count(written.begin(), written.end(), 1) == int64_t(written.size()));  // a bijection
+
+    for (int col0 : {0, 32, 64}) {
+        for (int j0 = 0; j0 < 4; j0 += 2) {
+            for (int s = 0; s < kRpStageK / 16; ++s) {
+                // Each lane's row address; each 8-lane phase (one matrix) must touch 8 different
+                // 16-byte bank groups (ldmatrix reads a matrix in one shared-memory wavefront).
+                int addr[32];
+                for (int lane = 0; lane < 32; ++lane) addr[lane] = ldmatrix_b_offset(lane, col0, j0, s);
+                for (int q = 0; q < 4; ++q) {
+                    int groups = 0;
+                    for (int r = 0; r < 8; ++r) groups |= 1 << ((addr[8 * q + r] * 2 / 16) % 8);
+                    CHECK(groups == 0xFF);
+                }
+                // Simulated ldmatrix (non-transposed, b16): lane i gets, for matrix q, the 32-bit word
+                // i % 4 of the 8x8 matrix's row i / 4, whose address lane 8q + i / 4 supplied.
+                for (int lane = 0; lane < 32; ++lane) {
+                    const int g = lane >> 2, t = lane & 3;
+                    for (int q = 0; q < 4; ++q) {
+                        const int row_addr = addr[8 * q + g];
+                        const uint16_t lo = smem[size_t(row_addr + 2 * t)], hi = smem[size_t(row_addr + 2 * t + 1)];
+                        // PTX B layout: register r of n8 tile j holds B[2t + 8r][g], B[2t + 8r + 1][g]
+                        // with B[k][c] = x[column col0 + 8 j + c][16 s + k].
+                        const int j = j0 + q / 2, r = q % 2;
+                        const int m = col0 + 8 * j + g, k = 16 * s + 2 * t + 8 * r;
+                        INFO("col0 " << col0 << " j " << j << " s " << s << " lane " << lane << " reg " << r);
+                        CHECK(lo == value(m, k));
+                        CHECK(hi == value(m, k + 1));
+                    }
+                }
+            }
+        }
+    }
+}
