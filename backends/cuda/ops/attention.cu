@@ -1,6 +1,10 @@
 // backends/cuda/ops/attention.cu — fused attention with online softmax, split over the KV cache.
 //
-// Algorithm (the simple path; a tensor-core tiled prefill is not written yet). Phase 1: one block
+// Prompts (16+ queries) with head_dim = hd_v = 64 / 128 / 256 and an F16 or Q8_0 cache go to the
+// tensor-core prefill kernel instead (ops/flash_prefill.cu, flash_attention.h prefill_applies;
+// QUANTA_CUDA_FLASH=0 keeps them here). Everything else, decode included, takes this kernel.
+//
+// Algorithm (the simple path). Phase 1: one block
 // of kThreads threads per (head, query, split); split s covers keys [s * per_split, (s+1) *
 // per_split) of the cache. The block walks its keys in tiles of kThreads: thread t scores key
 // j0 + t (q . k over head_dim from the query in shared memory, times scale, then the soft-cap),
@@ -17,6 +21,7 @@
 // K/V types: F32, F16, Q8_0 (the quantized KV cache), decoded per element. GQA: head h reads kv head
 // h / (n_head / n_head_kv). Head dims up to kMaxHeadDim (64/128/256 and odd sizes).
 #include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/flash_attention.h"
 
 namespace quanta::backends::cuda {
 
@@ -165,12 +170,17 @@ AttnArgs attn_args(const BoundNode & n, int sm_count) {
 }
 
 size_t s_attention(const BoundNode & n, int sm_count) {
+    if (flash::prefill_applies(n)) return 0;
     const AttnArgs a = attn_args(n, sm_count);
     return size_t(a.n_split * a.n_q * a.n_head * (a.hd_v + 2)) * sizeof(float);
 }
 
 template <Type T>
 void l_attention(const BoundNode & n, const LaunchCtx & ctx) {
+    if (flash::prefill_applies(n)) {
+        flash::launch_prefill(n, ctx);
+        return;
+    }
     const AttnArgs a = attn_args(n, ctx.sm_count);
     float * part = reinterpret_cast<float *>(ctx.scratch);
     const dim3 grid(unsigned(a.n_head), unsigned(a.n_q), unsigned(a.n_split));
