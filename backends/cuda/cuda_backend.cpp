@@ -66,7 +66,15 @@ const char * data_error_text(int code) {
 }  // namespace
 
 CudaBuffer::~CudaBuffer() {
-    if (device_) cudaFree(device_);
+    if (device_) {
+        static_cast<CudaBackend &>(backend()).buffer_freed(device_, size());
+        cudaFree(device_);
+    }
+}
+
+void CudaBackend::buffer_freed(const void * device, size_t bytes) {
+    cudaSetDevice(device_);
+    if (repacks_.forget(static_cast<const char *>(device), bytes, stream_)) forget_graph();
 }
 
 void KernelTable::add(core::Op op, Type dst, Type src0, Type src1, KernelFn fn, ScratchFn scratch, FitsFn fits) {
@@ -140,6 +148,7 @@ CudaBackend::~CudaBackend() {
     cudaSetDevice(device_);
     if (stream_) cudaStreamSynchronize(stream_);
     drop_graph();
+    repacks_.clear(stream_);
     if (scratch_) cudaFree(scratch_);
     if (error_word_) cudaFree(error_word_);
     for (cudaEvent_t e : stage_done_) {
@@ -181,6 +190,7 @@ Status CudaBackend::upload(core::Buffer & dst, size_t offset, const void * src, 
     }
     cudaSetDevice(device_);
     char * d = static_cast<char *>(static_cast<CudaBuffer &>(dst).device()) + offset;
+    if (repacks_.forget(d, bytes, stream_)) forget_graph();  // those weights changed: repack again
     const char * s = static_cast<const char *>(src);
     int half = 0;
     for (size_t done = 0; done < bytes; done += kStageBytes, half ^= 1) {
@@ -248,6 +258,7 @@ Status CudaBackend::launch_all(std::span<const core::BoundNode> nodes) {
     ctx.scratch_size = scratch_size_;
     ctx.error = error_word_;
     ctx.sm_count = sm_count_;
+    ctx.repacks = &repacks_;
     for (size_t i = 0; i < nodes.size(); ++i) {
         const core::BoundNode & n = nodes[i];
         const KernelEntry * e = entries_[i];
@@ -260,6 +271,28 @@ Status CudaBackend::launch_all(std::span<const core::BoundNode> nodes) {
         if (err != cudaSuccess) return cuda_error(err, "launching " + std::string(core::op_name(n.node->op)));
     }
     return ok_status();
+}
+
+// Repacked weights for the tensor-core mul_mat (ops/repack.h), before anything is launched or
+// captured: copies whose source this run writes are dropped (with the captured graph); the copies
+// the run's prompt mul_mats want are made now (repack kernels on the stream), except for sources
+// that a node of this run writes (a copy made now would precede the write).
+void CudaBackend::prepare_repacks(std::span<const core::BoundNode> nodes) {
+    bool changed = false;
+    if (!repacks_.empty()) {
+        for (const core::BoundNode & n : nodes) changed |= repacks_.forget(dev_ptr(n.dst), n.dst.extent_bytes(), stream_);
+    }
+    for (const core::BoundNode & n : nodes) {
+        if (!repack_wanted(n) || repacks_.find(n.src[0])) continue;
+        const char * w = dev_ptr(n.src[0]);
+        const size_t w_bytes = n.src[0].extent_bytes();
+        const bool written = std::any_of(nodes.begin(), nodes.end(), [&](const core::BoundNode & o) {
+            const char * p = dev_ptr(o.dst);
+            return p < w + w_bytes && w < p + o.dst.extent_bytes();
+        });
+        if (!written) changed |= repacks_.make(n.src[0], stream_);
+    }
+    if (changed) forget_graph();  // a captured graph launched other kernels (or freed copies)
 }
 
 Status CudaBackend::run(std::span<const core::BoundNode> nodes) {
@@ -281,6 +314,7 @@ Status CudaBackend::run(std::span<const core::BoundNode> nodes) {
         if (e->scratch) need = std::max(need, e->scratch(n, sm_count_));
     }
     QUANTA_TRY(ensure_scratch(need));
+    prepare_repacks(nodes);
 
     if (!graphs_) return launch_all(nodes);
     std::vector<uint8_t> sig = signature(nodes);

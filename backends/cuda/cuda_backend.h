@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/ops/repack.h"
 #include "core/backend.h"
 
 namespace quanta::backends::cuda {
@@ -47,12 +48,16 @@ public:
     void set_poison(bool on) { poison_ = on; forget_graph(); }
     void set_graphs(bool on) { graphs_ = on; forget_graph(); }
     int graph_replays() const { return graph_replays_; }  // runs served by a replayed graph
+    const RepackCache & repacks() const { return repacks_; }  // repacked weight copies (ops/repack.h)
+    // A buffer's bytes are going away: drops the repacked copies made from them (CudaBuffer's destructor).
+    void buffer_freed(const void * device, size_t bytes);
     const KernelTable & kernels() const { return table_; }
 
 private:
     CudaBackend(int device, std::string name);
     Status launch_all(std::span<const core::BoundNode> nodes);  // with entries_ filled by run()
     Status ensure_scratch(size_t bytes);
+    void prepare_repacks(std::span<const core::BoundNode> nodes);
     void drop_graph();
     void forget_graph() {
         drop_graph();
@@ -79,6 +84,7 @@ private:
     cudaGraphExec_t graph_exec_ = nullptr;
     bool capture_failed_ = false;  // this signature could not be captured: run it directly
     int graph_replays_ = 0;
+    RepackCache repacks_;  // made in run() before any capture; dropped when their source is written
 };
 
 // The backend as the registry hands it out.

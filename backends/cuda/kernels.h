@@ -64,12 +64,15 @@ enum DataError : int {
     kErrSetRowsId = 2,  // set_rows: a row id outside [0, cache rows)
 };
 
+class RepackCache;  // ops/repack.h
+
 struct LaunchCtx {
     cudaStream_t stream = nullptr;
     char * scratch = nullptr;  // ScratchFn bytes, 256-byte aligned; valid for this node only
     size_t scratch_size = 0;
     int * error = nullptr;     // device word, see DataError
     int sm_count = 1;          // streaming multiprocessors of the device (for split decisions)
+    const RepackCache * repacks = nullptr;  // repacked weight copies (ops/repack.h), made by run()
 };
 
 using KernelFn = void (*)(const BoundNode & n, const LaunchCtx & ctx);

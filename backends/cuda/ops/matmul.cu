@@ -26,6 +26,7 @@
 #include "backends/cuda/ops/common.cuh"
 #include "backends/cuda/ops/matvec.cuh"
 #include "backends/cuda/ops/mma.cuh"
+#include "backends/cuda/ops/repack.h"
 
 namespace quanta::backends::cuda {
 
@@ -131,8 +132,14 @@ __global__ void k_x_rotate(TDesc x, float * out, bool f16) {
 bool needs_rotation(const BoundNode & n) { return n.src[0].type == Type::QT4; }
 bool needs_scratch(const BoundNode & n) { return needs_rotation(n) || n.src[1].type == Type::F16; }
 
+size_t f32_scratch(const BoundNode & n) { return needs_scratch(n) ? size_t(n.src[1].nelements()) * sizeof(float) : 0; }
+
+// Scratch: the f32 activations (converted or rotated) first; for the repacked tensor-core kernel
+// (repack_wanted) their bf16 copy after them, at a 256-byte boundary.
+size_t bf16_offset(const BoundNode & n) { return (f32_scratch(n) + 255) & ~size_t(255); }
+
 size_t s_mul_mat(const BoundNode & n, int) {
-    return needs_scratch(n) ? size_t(n.src[1].nelements()) * sizeof(float) : 0;
+    return repack_wanted(n) ? bf16_offset(n) + size_t(n.src[1].nelements()) * 2 : f32_scratch(n);
 }
 
 // Prepares the f32 activations (scratch when converted or rotated) and the strides to read them.
@@ -221,12 +228,38 @@ bool launch_vec(const BoundNode & n, const LaunchCtx & ctx, const char * x, cons
     }
 }
 
+// Decoder D's repacked layout (mma_layout.h), or void where the type has none (repack.cu's
+// repack_fns lists the same four types).
+template <typename D> struct RpLayout { using type = void; };
+template <> struct RpLayout<DecQT4> { using type = RpQT4; };
+template <> struct RpLayout<DecQ4_K> { using type = RpQ4_K; };
+template <> struct RpLayout<DecQ4_0> { using type = RpQ4_0; };
+template <> struct RpLayout<DecQ8_0> { using type = RpQ8_0; };
+
+// The pipelined tensor-core kernel on the repacked weights (mma.cuh kernel 1) when the node wants
+// it and the backend made the copy (run() does, before launching); false otherwise.
+template <typename D>
+bool launch_mma_rp(const BoundNode & n, const LaunchCtx & ctx, const char * x, const MatArgs & a) {
+    using R = typename RpLayout<D>::type;
+    if constexpr (std::is_void_v<R>) {
+        return false;
+    } else {
+        if (!ctx.repacks || !repack_wanted(n)) return false;
+        const char * rp = ctx.repacks->find(n.src[0]);
+        if (!rp) return false;
+        auto * xbf = reinterpret_cast<__nv_bfloat16 *>(ctx.scratch + bf16_offset(n));
+        launch_mul_mat_mma_rp<R>(rp, x, a.x_nb1, a.x_nb2, a.x_nb3, xbf, tdesc(n.src[0]), tdesc(n.dst), a.B2, a.B3, ctx.stream);
+        return true;
+    }
+}
+
 template <typename D>
 void l_mul_mat_blocks(const BoundNode & n, const LaunchCtx & ctx) {
     MatArgs a = mat_args(n);
     const char * x = prepare_x(n, ctx, a);
     if (!use_mma(a) && launch_vec<D>(n, ctx, x, a)) return;
     if (use_mma(a)) {
+        if (launch_mma_rp<D>(n, ctx, x, a)) return;
         const MmaArgs m{a.K, a.N, a.M, a.B2, a.r2, a.r3, a.x_nb1, a.x_nb2, a.x_nb3};
         const dim3 grid(unsigned((a.N + kMmaTile - 1) / kMmaTile), unsigned((a.M + kMmaTile - 1) / kMmaTile),
                         unsigned(a.B2 * a.B3));

@@ -1,16 +1,38 @@
 // backends/cuda/ops/mma.cuh — mul_mat for prompts (more than 8 activation columns) on tensor cores,
-// included by matmul.cu.
+// included by matmul.cu. Two kernels; both use mma.sync m16n8k16 with bf16 operands and f32
+// accumulators.
 //
-// Algorithm. One block of 4 warps computes a 64 x 64 tile of the output (64 weight rows n x 64
+// 1. k_mul_mat_mma_rp (QT4, Q4_K, Q4_0, Q8_0 with K % 64 == 0): reads a copy of the weights
+// repacked once per weight tensor (repack.cu, layout in mma_layout.h) and bf16 activations
+// (converted once per node into scratch). A block of 8 warps computes a 128-row x (2 kWarpM)-column
+// output tile (kWarpM = 32 for up to 64 columns, 64 above); warp w owns rows 32 (w % 4) .. + 32
+// (two 16-row tiles) and columns kWarpM (w / 4) .. + kWarpM. K is walked 64 at a time through a
+// kStages-deep cp.async pipeline (cp.async.cg 16 B, commit_group / wait_group): while the tensor
+// cores work on stage kt, the copies of stages kt + 1 .. kt + kStages - 1 are in flight. A stage is
+// (a) the weight codes: one 16-byte unit per lane per 16-row tile (two for Q8_0), which holds
+// exactly the 4- or 8-bit codes of that lane's A fragments for the stage's four k16 steps, so a
+// warp reads them as one conflict-free 128-bit shared load per tile; (b) the tiles' scale bytes
+// (the blocks' own d / scales, unchanged); (c) the activation tile, [columns][64] bf16 with its
+// 16-byte chunks XOR-swizzled by row, read as B fragments with ldmatrix.x4 without bank conflicts.
+// Each lane decodes its A fragments in registers: code -> float (2^23 magic, no I2F), times the
+// block's scale exactly as quant/'s reference (minus the min for Q4_K), one round to bf16 — the
+// same operands as kernel 2 — so only the bf16 rounding of weights and activations separates the
+// result from the exact product. A weight is decoded by the 2 warps that share its rows, once per
+// 2 kWarpM columns. blockIdx.x is the column tile, so the blocks that share 128 weight rows run
+// next to each other and the weight bytes come from DRAM about once, from L2 for the other tiles.
+// NOT RUN: written in a session without a GPU (2026-11-28); compiled for sm_80 only. See
+// docs/backends.md (CUDA) for what remains to measure.
+//
+// 2. k_mul_mat_mma (every other block type, or K not a multiple of 64, or QUANTA_CUDA_REPACK=0):
+// one block of 4 warps computes a 64 x 64 tile of the output (64 weight rows n x 64
 // activation columns m) of one batch. The K dimension is walked 32 elements at a time: threads
 // 0..63 each decode one weight row's 32-element chunk (the same common.cuh decoders as the simple
 // path) and store it as bf16 in shared memory, threads 64..127 each convert one activation
 // column's 32 floats to bf16; then each warp multiplies its 32 x 32 sub-tile with mma.sync
 // m16n8k16 (bf16 inputs, f32 accumulators: 2 row tiles x 4 column tiles x 2 k-steps per chunk).
 // So every weight byte is decoded once per 64 activation columns instead of once per 8 (the simple
-// path), and the products run on tensor cores. Single stage, no cp.async pipeline and no load-time
-// repacking yet (TODO(#10)): a first, readable tensor-core path.
-// Precision: bf16 keeps f32's range (activations of thousands are common), so no overflow; its
+// path), and the products run on tensor cores. Single stage, no cp.async: a readable fallback.
+// Precision (both): bf16 keeps f32's range (activations of thousands are common), so no overflow; its
 // 8-bit mantissa rounds each weight and activation by up to 2^-9 relative, summed in f32. The op
 // tests hold this path to 1e-2 of the largest output (the simple path: 2e-4).
 // Fragment layouts (PTX ISA, mma.m16n8k16 .bf16): lane = 4 * g + t. A (16 x 16, row-major):
@@ -24,6 +46,7 @@
 #include <cuda_bf16.h>
 
 #include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/mma_layout.h"
 
 namespace quanta::backends::cuda {
 
@@ -132,6 +155,250 @@ __global__ void __launch_bounds__(128) k_mul_mat_mma(TDesc w, const char * x, TD
                 }
             }
         }
+    }
+}
+
+// ---- the repacked, pipelined kernel (1.) -------------------------------------------------------
+
+__device__ __forceinline__ uint32_t smem_u32(const void * p) { return uint32_t(__cvta_generic_to_shared(p)); }
+
+// 16 bytes global -> shared, bypassing L1; `valid` false writes 16 zero bytes and reads nothing
+// (src-size 0), so src must merely be some valid address.
+__device__ __forceinline__ void cp_async16(void * dst, const void * src, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+#else
+    __trap();
+#endif
+}
+
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
+// Waits until at most N of this thread's committed groups are still in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t * r, const void * p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_u32(p)));
+#else
+    __trap();
+#endif
+}
+
+struct RpArgs {
+    int64_t K, N, M, B2, r2, r3;
+    int64_t w_ne2;          // weight batches along dim 2 (the repacked copy is [w3][w2][matrix])
+    int64_t matrix_bytes;   // one repacked matrix
+    int64_t x_batch;        // bf16 elements between activation batches (M * K)
+    RpMatrix mat;
+};
+
+constexpr int kRpRows = 128;    // weight rows per block (8 tiles)
+constexpr int kRpThreads = 256; // 8 warps
+
+template <typename R, int kWarpM>
+struct RpKernelShape {
+    using S = RpShape<R>;
+    static constexpr int kTiles = kRpRows / kRpTileRows;
+    static constexpr int kCols = 2 * kWarpM;                               // activation columns per block
+    static constexpr int kStages = kWarpM == 64 ? 3 : 4;
+    static constexpr int kCodeBytes = kTiles * S::kStageUnits * 32 * kRpUnitBytes;  // per stage
+    static constexpr int kMetaBytes = kTiles * S::kStageMetaBytes;
+    static constexpr int kXBytes = kCols * kRpStageK * 2;
+    static constexpr int kStageBytes = kCodeBytes + kMetaBytes + kXBytes;
+    static constexpr int kSmemBytes = kStages * kStageBytes;
+    static_assert(kStageBytes % 16 == 0);
+};
+
+// x: bf16 activations [B3][B2][M][K] packed; wr: the repacked weights; d: f32 output [N, M, B2, B3].
+template <typename R, int kWarpM>
+__global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, const __nv_bfloat16 * x, TDesc d, RpArgs a) {
+    using S = RpShape<R>;
+    using KS = RpKernelShape<R, kWarpM>;
+    constexpr int kJ = kWarpM / 8;  // n8 column tiles per warp
+    extern __shared__ __align__(16) uint8_t smem[];
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, t = lane & 3;
+    const int wn = warp & 3, wm = warp >> 2;
+    const int64_t m0 = int64_t(blockIdx.x) * KS::kCols, n0 = int64_t(blockIdx.y) * kRpRows;
+    const int64_t i2 = blockIdx.z % a.B2, i3 = blockIdx.z / a.B2;
+    const char * W = wr + ((i3 / a.r3) * a.w_ne2 + i2 / a.r2) * a.matrix_bytes;
+    const __nv_bfloat16 * X = x + (i3 * a.B2 + i2) * a.x_batch;
+    const int64_t tile0 = n0 / kRpTileRows;
+    const int nk = int(a.K / kRpStageK);
+
+    // Issues the copies of stage kt into shared slot `slot` (every thread, no wait).
+    auto load_stage = [&](int kt, int slot) {
+        uint8_t * st = smem + slot * KS::kStageBytes;
+        constexpr int kUnitsPerTile = S::kStageUnits * 32;
+        for (int i = tid; i < KS::kTiles * kUnitsPerTile; i += kRpThreads) {
+            const int64_t tile = tile0 + i / kUnitsPerTile;
+            const int rest = i % kUnitsPerTile;
+            const bool ok = tile < a.mat.tiles;
+            const char * src = ok ? W + a.mat.unit_offset(tile, int64_t(kt) * S::kStageUnits + rest / 32, rest % 32) : W;
+            cp_async16(st + i * kRpUnitBytes, src, ok);
+        }
+        constexpr int kMetaCopies = S::kStageMetaBytes / 16;
+        const int64_t mb0 = int64_t(kt) * kRpStageK / R::kQK;
+        for (int i = tid; i < KS::kTiles * kMetaCopies; i += kRpThreads) {
+            const int64_t tile = tile0 + i / kMetaCopies;
+            const bool ok = tile < a.mat.tiles;
+            const char * src = ok ? W + a.mat.meta_offset(tile, mb0, 0) + 16 * (i % kMetaCopies) : W;
+            cp_async16(st + KS::kCodeBytes + i * 16, src, ok);
+        }
+        __nv_bfloat16 * xs = reinterpret_cast<__nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
+        for (int i = tid; i < KS::kCols * kRpXChunks; i += kRpThreads) {
+            const int row = i / kRpXChunks, c = i % kRpXChunks;
+            const int64_t m = m0 + row;
+            const bool ok = m < a.M;
+            const __nv_bfloat16 * src = ok ? X + m * a.K + int64_t(kt) * kRpStageK + 8 * c : X;
+            cp_async16(xs + x_chunk_offset(row, c), src, ok);
+        }
+    };
+
+    float acc[2][kJ][4];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < kJ; ++j)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+
+    // Prologue: stages 0 .. kStages - 2 in flight (a group is committed even when empty, so the
+    // wait count below is the same on every iteration).
+#pragma unroll
+    for (int s = 0; s < KS::kStages - 1; ++s) {
+        if (s < nk) load_stage(s, s);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < nk; ++kt) {
+        cp_async_wait<KS::kStages - 2>();  // this thread's copies of stage kt have landed
+        __syncthreads();                   // everyone's have; and stage kt - 1 is no longer read
+        {
+            const int pf = kt + KS::kStages - 1;
+            if (pf < nk) load_stage(pf, pf % KS::kStages);  // into the slot stage kt - 1 used
+            cp_async_commit();
+        }
+        const uint8_t * st = smem + (kt % KS::kStages) * KS::kStageBytes;
+        const uint8_t * meta = st + KS::kCodeBytes;
+        const __nv_bfloat16 * xs = reinterpret_cast<const __nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
+
+        uint32_t unit[2][S::kStageUnits][4];
+#pragma unroll
+        for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int u = 0; u < S::kStageUnits; ++u) {
+                const uint4 v = *reinterpret_cast<const uint4 *>(st + (((2 * wn + i) * S::kStageUnits + u) * 32 + lane) * kRpUnitBytes);
+                unit[i][u][0] = v.x;
+                unit[i][u][1] = v.y;
+                unit[i][u][2] = v.z;
+                unit[i][u][3] = v.w;
+            }
+        RpScale sc[2][2];
+#pragma unroll
+        for (int s16 = 0; s16 < kRpStageK / 16; ++s16) {
+            if ((s16 & 1) == 0) {  // a new 32-k group: the scales of rows g, g + 8 of both tiles
+                const int64_t k = int64_t(kt) * kRpStageK + 16 * s16;
+                const int mb_local = R::kQK <= kRpStageK ? (16 * s16) / R::kQK : 0;
+#pragma unroll
+                for (int i = 0; i < 2; ++i)
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        const uint8_t * mp = meta + (2 * wn + i) * S::kStageMetaBytes + (mb_local * kRpTileRows + g + 8 * h) * R::kMetaBytes;
+                        sc[i][h] = R::scale(mp, rp_sub<R>(k));
+                    }
+            }
+            const int u = s16 / S::kUnitSteps, su = s16 % S::kUnitSteps;
+            uint32_t af[2][4];
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int r = 0; r < 4; ++r) af[i][r] = rp_a_reg<R>(unit[i][u], su, r, sc[i][0], sc[i][1]);
+#pragma unroll
+            for (int j = 0; j < kJ; j += 2) {
+                uint32_t b[4];
+                ldmatrix_x4(b, xs + ldmatrix_b_offset(lane, wm * kWarpM, j, s16));
+#pragma unroll
+                for (int i = 0; i < 2; ++i) {
+                    mma_bf16_16816(acc[i][j], af[i], b);
+                    mma_bf16_16816(acc[i][j + 1], af[i], b + 2);
+                }
+            }
+        }
+    }
+    cp_async_wait<0>();  // only empty groups remain; leave nothing in flight
+
+    // C[i][j]: rows n = n0 + 32 wn + 16 i + g (+8), columns m = m0 + kWarpM wm + 8 j + 2 t (+1).
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+#pragma unroll
+        for (int j = 0; j < kJ; ++j) {
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                const int64_t n = n0 + 32 * wn + 16 * i + g + (r >= 2 ? 8 : 0);
+                const int64_t m = m0 + int64_t(kWarpM) * wm + 8 * j + 2 * t + (r & 1);
+                if (n < a.N && m < a.M) {
+                    *reinterpret_cast<float *>(d.p + n * d.nb[0] + m * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]) = acc[i][j][r];
+                }
+            }
+        }
+    }
+}
+
+// f32 activations (byte strides nb1..nb3, rows of K) -> packed bf16 [B3][B2][M][K], round to nearest even.
+__global__ void k_x_to_bf16(const char * x, int64_t nb1, int64_t nb2, int64_t nb3, int64_t K, int64_t M, int64_t B2,
+                            int64_t count, __nv_bfloat16 * out) {
+    for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < count; idx += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t k = idx % K, r = idx / K;
+        const int64_t m = r % M, i2 = (r / M) % B2, i3 = r / (M * B2);
+        out[idx] = __float2bfloat16_rn(*reinterpret_cast<const float *>(x + m * nb1 + i2 * nb2 + i3 * nb3 + 4 * k));
+    }
+}
+
+// Launches kernel 1 for M > 8 columns: `rp` the repacked weights, `xbf` scratch for
+// M * K * B2 * B3 bf16 (256-byte aligned). x: f32 activations with the given byte strides.
+template <typename R>
+void launch_mul_mat_mma_rp(const char * rp, const char * x, int64_t x_nb1, int64_t x_nb2, int64_t x_nb3, __nv_bfloat16 * xbf,
+                           const TDesc & w, const TDesc & dst, int64_t B2, int64_t B3, cudaStream_t stream) {
+    RpArgs a{};
+    a.K = w.ne[0];
+    a.N = w.ne[1];
+    a.M = dst.ne[1];
+    a.B2 = B2;
+    a.r2 = B2 / w.ne[2];
+    a.r3 = B3 / w.ne[3];
+    a.w_ne2 = w.ne[2];
+    a.mat = rp_matrix<R>(a.K, a.N);
+    a.matrix_bytes = a.mat.bytes;
+    a.x_batch = a.M * a.K;
+    const int64_t count = a.x_batch * B2 * B3;
+    k_x_to_bf16<<<grid_for(count, 256), 256, 0, stream>>>(x, x_nb1, x_nb2, x_nb3, a.K, a.M, B2, count, xbf);
+    const unsigned rows = unsigned((a.N + kRpRows - 1) / kRpRows), batches = unsigned(B2 * B3);
+    if (a.M <= 64) {
+        using KS = RpKernelShape<R, 32>;
+        static const bool attr = cudaFuncSetAttribute(k_mul_mat_mma_rp<R, 32>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                      KS::kSmemBytes) == cudaSuccess;
+        (void)attr;  // a failure shows as the launch error below
+        const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches);
+        k_mul_mat_mma_rp<R, 32><<<grid, kRpThreads, KS::kSmemBytes, stream>>>(rp, xbf, dst, a);
+    } else {
+        using KS = RpKernelShape<R, 64>;
+        static const bool attr = cudaFuncSetAttribute(k_mul_mat_mma_rp<R, 64>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                      KS::kSmemBytes) == cudaSuccess;
+        (void)attr;
+        const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches);
+        k_mul_mat_mma_rp<R, 64><<<grid, kRpThreads, KS::kSmemBytes, stream>>>(rp, xbf, dst, a);
     }
 }
 
