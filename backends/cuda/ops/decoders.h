@@ -1,6 +1,6 @@
 // backends/cuda/ops/decoders.h — host+device code of the CUDA kernels that can be checked without a
-// GPU: one decoder per weight type, the mat-vec units (QT4, Q4_K, Q4_0, Q8_0), the kpos visibility
-// rule, Q8_0 encoding, QT4's signs.
+// GPU: one decoder per weight type, the mat-vec units (QT4, QT3, QT2, Q4_K, Q4_0, Q8_0), the kpos
+// visibility rule, Q8_0 encoding, QT4's signs.
 // Compiled by nvcc for the kernels (QUANTA_HD = __host__ __device__) and by the C++ compiler for
 // tests/backends/cuda/test_cuda_decoders.cpp, which holds them to quant/'s reference codecs.
 //
@@ -9,8 +9,9 @@
 // w[32]. They are written on the per-block helpers of quant/ (QUANTA_HD inline functions on the
 // plain block structs: k4_scale_min, q4k_level, q6k_level, qt4_scale, ...) and follow the scalar
 // dequantize_row_* of quant/ operation for operation, so a decoded weight is the reference's float
-// (on the device up to FMA contraction of `dl * q - ml`, which nvcc may fuse). QT4's chunk is its
-// ROTATED value (what its dot product uses); un-rotating needs all 256 elements (matmul.cu).
+// (on the device up to FMA contraction of `dl * q - ml`, which nvcc may fuse). QT4's, QT3's and
+// QT2's chunks are their ROTATED values (what their dot products use); un-rotating needs all 256
+// elements of a rotation block (matmul.cu).
 // Float types (F32, F16, BF16) are element-addressable and handled per element instead.
 #pragma once
 
@@ -24,6 +25,8 @@
 #include "quant/fp.h"
 #include "quant/kquants.h"
 #include "quant/legacy.h"
+#include "quant/qt2.h"
+#include "quant/qt3.h"
 #include "quant/qt4.h"
 
 namespace quanta::backends::cuda {
@@ -264,11 +267,29 @@ struct DecIQ4_XS {
     }
 };
 
+// ---- the rotated types QT4, QT3, QT2 ---------------------------------------------------------------
+//
+// They store R w (quant/qt4.h), and their decoders return the ROTATED values: chunk() for mul_mat
+// (which rotates the activations instead: w . x = (R w) . (R x)) and elem(block, e), element e of
+// the block, for get_rows, which un-rotates 256 of them at a time in shared memory (matmul.cu).
+// Every value is the reference's `d * float(s) * float(level)`, left to right. They declare
+// kRotated = true; is_rotated_decoder<D>() reads it (false for every other decoder).
+
+template <typename D>
+constexpr bool is_rotated_decoder() {
+    if constexpr (requires { D::kRotated; }) {
+        return D::kRotated;
+    } else {
+        return false;
+    }
+}
+
 // QT4 sub-block c in the rotated domain: d * s_c * grid[q], as dequantize_row_qt4 before its
 // un-rotation. The 16 index bytes of a sub-block start on a 16-byte boundary of the block: one
 // 128-bit load when the block itself is 16-byte aligned, byte loads otherwise.
 struct DecQT4 {
     static constexpr int kQK = 512, kBytes = 272;
+    static constexpr bool kRotated = true;
     QUANTA_HD static void chunk(const char * p, int c, float * w) {
         const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(p);
         const float ds = half_bits_to_float(b.d) * float(qt4_scale(b, c));
@@ -279,18 +300,121 @@ struct DecQT4 {
             w[i + 16] = ds * float(iq4(q[i] >> 4));
         }
     }
+    QUANTA_HD static float elem(const char * p, int e) {
+        const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(p);
+        return half_bits_to_float(b.d) * float(qt4_scale(b, e >> 5)) * float(iq4(qt4_index(b, e)));
+    }
+};
+
+// The QT3 / QT2 grids (host constexpr arrays of quant/, not addressable from device code) packed
+// into integer constants at compile time, one int8 level per byte: level q is a shift away, no
+// memory access (so divergent indices never serialize, as iq4_reg below).
+constexpr uint64_t pack_levels(const int8_t * levels, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | uint8_t(levels[i]);
+    return v;
+}
+constexpr uint64_t kQT3Grid = pack_levels(quant::kQT3Levels, 8);
+constexpr uint32_t kQT2Grid = uint32_t(pack_levels(quant::kQT2Levels, 4));
+QUANTA_HD inline int qt3_level(int q) { return int(int8_t(uint8_t(kQT3Grid >> (8 * q)))); }
+QUANTA_HD inline int qt2_level(int q) { return int(int8_t(uint8_t(kQT2Grid >> (8 * q)))); }
+
+// Little-endian 32-bit word from 4 bytes at any alignment (the host is little-endian, as CUDA is).
+QUANTA_HD inline uint32_t le32_bytes(const uint8_t * p) {
+    return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
+
+// The 2-bit plane of quant/qt_common.h (QT3's ql, QT2's qs) for the 32 elements 32c..32c+31: they
+// are in group c / 2, whose 16 bytes g16 hold element 32c + i (i < 16) in bits 4 (c % 2) + 0..1 of
+// byte i and element 32c + 16 + i in bits 4 (c % 2) + 2..3 (qt_index2 spelled out for 32 elements).
+// lo[i] / hi[i] receive the 2-bit fields of elements 32c + i / 32c + 16 + i.
+QUANTA_HD inline void qt_plane32(const uint8_t * g16, int c, int * lo, int * hi) {
+    const int sh = 4 * (c & 1);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int i = 0; i < 16; ++i) {
+        lo[i] = (g16[i] >> sh) & 3;
+        hi[i] = (g16[i] >> (sh + 2)) & 3;
+    }
+}
+
+// QT3 sub-block c (elements 32c..32c+31, scale s_c) from its index pieces: g16 = ql's group c / 2
+// (16 bytes), qh32 = qh bytes 4c..4c+3 as a little-endian word (bit i: bit 2 of element 32c + i's
+// index, quant/qt3.h). ds = d * s_c.
+QUANTA_HD inline void qt3_decode32(float ds, const uint8_t * g16, uint32_t qh32, int c, float * w) {
+    int lo[16], hi[16];
+    qt_plane32(g16, c, lo, hi);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int i = 0; i < 16; ++i) {
+        w[i] = ds * float(qt3_level(lo[i] | int(((qh32 >> i) & 1u) << 2)));
+        w[i + 16] = ds * float(qt3_level(hi[i] | int(((qh32 >> (i + 16)) & 1u) << 2)));
+    }
+}
+
+// QT2 elements 32c..32c+31: sub-blocks 2c (the first 16, ds_lo = d * s_2c) and 2c + 1 (ds_hi).
+QUANTA_HD inline void qt2_decode32(float ds_lo, float ds_hi, const uint8_t * g16, int c, float * w) {
+    int lo[16], hi[16];
+    qt_plane32(g16, c, lo, hi);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int i = 0; i < 16; ++i) {
+        w[i] = ds_lo * float(qt2_level(lo[i]));
+        w[i + 16] = ds_hi * float(qt2_level(hi[i]));
+    }
+}
+
+// QT3 chunk c = sub-block c: ql's group c / 2 starts on a 16-byte boundary of the 208-byte block
+// (one 128-bit load when the block is aligned, byte loads otherwise); qh's 4 bytes by byte loads.
+struct DecQT3 {
+    static constexpr int kQK = 512, kBytes = 208;
+    static constexpr bool kRotated = true;
+    QUANTA_HD static void chunk(const char * p, int c, float * w) {
+        const BlockQT3 & b = *reinterpret_cast<const BlockQT3 *>(p);
+        const float ds = half_bits_to_float(b.h.d) * float(qt_scale(b.h, c));
+        alignas(16) uint8_t g[16];
+        load_bytes16(g, b.ql + 16 * (c >> 1));
+        qt3_decode32(ds, g, le32_bytes(b.qh + 4 * c), c, w);
+    }
+    QUANTA_HD static float elem(const char * p, int e) {
+        const BlockQT3 & b = *reinterpret_cast<const BlockQT3 *>(p);
+        return half_bits_to_float(b.h.d) * float(qt_scale(b.h, e >> 5)) * float(qt3_level(qt3_index(b, e)));
+    }
+};
+
+// QT2 chunk c: elements 32c..32c+31 = sub-blocks 2c and 2c + 1; qs's group c / 2 at block byte
+// 32 + 16 (c / 2), a 16-byte boundary.
+struct DecQT2 {
+    static constexpr int kQK = 512, kBytes = 160;
+    static constexpr bool kRotated = true;
+    QUANTA_HD static void chunk(const char * p, int c, float * w) {
+        const BlockQT2 & b = *reinterpret_cast<const BlockQT2 *>(p);
+        const float d = half_bits_to_float(b.d);
+        const float ds_lo = d * float(qt2_scale(b, 2 * c)), ds_hi = d * float(qt2_scale(b, 2 * c + 1));
+        alignas(16) uint8_t g[16];
+        load_bytes16(g, b.qs + 16 * (c >> 1));
+        qt2_decode32(ds_lo, ds_hi, g, c, w);
+    }
+    QUANTA_HD static float elem(const char * p, int e) {
+        const BlockQT2 & b = *reinterpret_cast<const BlockQT2 *>(p);
+        return half_bits_to_float(b.d) * float(qt2_scale(b, e >> 4)) * float(qt2_level(qt2_index(b, e)));
+    }
 };
 
 // ---- mat-vec units (matvec.cuh) -------------------------------------------------------------------
 //
 // The decode mat-vec kernel walks a weight row in "units" of 32 weights, lane l of a warp taking
 // units l, l + 32, ... so that consecutive lanes read consecutive bytes. A unit is what one lane
-// can fetch with the widest legal loads: for the 16-byte-aligned layouts (QT4 272 B, Q4_K 144 B)
-// one 16-byte piece of the block's level bytes (one uint4 load; the launch checks that the row
-// base and strides are 16-byte aligned), for the 2-byte-aligned 18/34-byte blocks (Q4_0, Q8_0) the
-// whole block in 16-bit loads. U::unit(block, u, w) decodes unit u (0 <= u < kUnits) of the block
-// at `block` into w[32]: w[0..16) are the block's elements lo(u)..lo(u)+15 and w[16..32) are
-// hi(u)..hi(u)+15 (two runs of 16, both multiples of 16: the activations are read as float4).
+// can fetch with the widest legal loads: for the 16-byte-aligned layouts (QT4 272 B, Q4_K 144 B,
+// QT3 208 B, QT2 160 B) one 16-byte piece of the block's level bytes (one uint4 load; the launch
+// checks that the row base and strides are 16-byte aligned; QT3 adds one 32-bit load of its third
+// bit plane), for the 2-byte-aligned 18/34-byte blocks (Q4_0, Q8_0) the whole block in 16-bit loads.
+// U::unit(block, u, w) decodes unit u (0 <= u < kUnits) of the block at `block` into w[32]:
+// w[0..16) are the block's elements lo(u)..lo(u)+15 and w[16..32) are hi(u)..hi(u)+15 (two runs of
+// 16, both multiples of 16: the activations are read as float4).
 // Every weight is computed exactly as the chunk decoders above compute it (the same quant/
 // helpers, the same operations), so each unit is bit-exact to quant/'s reference
 // (tests/backends/cuda/test_cuda_decoders.cpp checks every element of random blocks on the host).
@@ -376,6 +500,48 @@ struct UnitQ4_K {
             w[i] = dl0 * float(q[i] & 0xF) - ml0;
             w[i + 16] = dl1 * float(q[i] >> 4) - ml1;
         }
+    }
+};
+
+// 4 bytes, src 4-byte aligned (the launch check): one 32-bit load on the device.
+QUANTA_HD inline uint32_t load_u32_aligned(const uint8_t * src) {
+#if defined(__CUDA_ARCH__)
+    return *reinterpret_cast<const uint32_t *>(src);
+#else
+    return le32_bytes(src);
+#endif
+}
+
+// QT3 unit u = sub-block u (elements 32u..32u+31, one scale): ql's group u / 2 (block bytes
+// 16 + 16 (u / 2), one 128-bit load; lanes 2g and 2g + 1 load the same 16 bytes in the same warp
+// instruction, one transaction, and take bits 0..3 / 4..7 of each byte) and qh's word u (block
+// bytes 144 + 4u, one 32-bit load). A warp reads two whole blocks.
+struct UnitQT3 {
+    static constexpr int kQK = 512, kBytes = 208, kUnits = 16, kAlign = 16;
+    QUANTA_HD static int lo(int u) { return 32 * u; }
+    QUANTA_HD static int hi(int u) { return 32 * u + 16; }
+    QUANTA_HD static void unit(const char * p, int u, float * w) {
+        const BlockQT3 & b = *reinterpret_cast<const BlockQT3 *>(p);
+        const float ds = half_bits_to_float(b.h.d) * float(qt_scale(b.h, u));
+        alignas(16) uint8_t g[16];
+        load16_aligned(g, b.ql + 16 * (u >> 1));
+        qt3_decode32(ds, g, load_u32_aligned(b.qh + 4 * u), u, w);
+    }
+};
+
+// QT2 unit u = elements 32u..32u+31 = sub-blocks 2u (w[0..16)) and 2u + 1 (w[16..32)): qs's group
+// u / 2 (block bytes 32 + 16 (u / 2), one 128-bit load shared by lanes 2g and 2g + 1 as for QT3).
+struct UnitQT2 {
+    static constexpr int kQK = 512, kBytes = 160, kUnits = 16, kAlign = 16;
+    QUANTA_HD static int lo(int u) { return 32 * u; }
+    QUANTA_HD static int hi(int u) { return 32 * u + 16; }
+    QUANTA_HD static void unit(const char * p, int u, float * w) {
+        const BlockQT2 & b = *reinterpret_cast<const BlockQT2 *>(p);
+        const float d = half_bits_to_float(b.d);
+        const float ds_lo = d * float(qt2_scale(b, 2 * u)), ds_hi = d * float(qt2_scale(b, 2 * u + 1));
+        alignas(16) uint8_t g[16];
+        load16_aligned(g, b.qs + 16 * (u >> 1));
+        qt2_decode32(ds_lo, ds_hi, g, u, w);
     }
 };
 

@@ -10,12 +10,14 @@
 // for prompts (M > 8) the tensor-core kernel of mma.cuh takes over (64 columns per weight decode).
 // Activations are f32 throughout (the CPU quantizes them to the weight's dot_with type instead, so
 // the two backends differ by that rounding; the op tests bound it). F16 activations are widened
-// once into scratch. QT4 never un-rotates its weights: w . x = (R w) . (R x), so the activation
-// rows are rotated once into scratch (256-point Hadamard butterflies in shared memory, the
-// reference's operation order) and dotted with QT4's rotated-domain values.
-// Decode (1..8 columns) for QT4, Q4_K, Q4_0 and Q8_0 goes to matvec.cuh instead (128-bit / 16-bit
-// loads of contiguous pieces, decoded in registers) when its alignment preconditions hold;
-// QUANTA_CUDA_MATVEC=simple keeps every type on the simple kernel (to A/B the two on a GPU).
+// once into scratch. The rotated types (QT4, QT3, QT2: rotated(), one rule from quant/'s traits)
+// never un-rotate their weights: w . x = (R w) . (R x), so the activation rows are rotated once
+// into scratch (256-point Hadamard butterflies in shared memory, the reference's operation order)
+// and dotted with the decoders' rotated-domain values.
+// Decode (1..8 columns) for QT4, QT3, QT2, Q4_K, Q4_0 and Q8_0 goes to matvec.cuh instead
+// (128-bit / 16-bit loads of contiguous pieces, decoded in registers) when its alignment
+// preconditions hold; QUANTA_CUDA_MATVEC=simple keeps every type on the simple kernel (to A/B the
+// two on a GPU).
 // Float weights (F32, F16, BF16) use the same warp layout with lanes over elements (any K).
 // GQA / batch broadcasting: activation batch (i2, i3) reads weight batch (i2 / r2, i3 / r3).
 #include <cstdio>
@@ -113,7 +115,7 @@ __global__ void k_x_to_f32(TDesc x, float * out, bool f16) {
     }
 }
 
-// QT4: every 256 activations of a row -> R x (quant/qt4.cpp rotate_256: x *= S, butterflies,
+// Rotated types: every 256 activations of a row -> R x (quant/qt4.cpp rotate_256: x *= S, butterflies,
 // x *= 1/16), packed f32 in scratch. One block of 256 threads per 256-chunk.
 __global__ void k_x_rotate(TDesc x, float * out, bool f16) {
     __shared__ float buf[256];
@@ -129,7 +131,12 @@ __global__ void k_x_rotate(TDesc x, float * out, bool f16) {
     out[r * x.ne[0] + k] = buf[t] * 0.0625f;
 }
 
-bool needs_rotation(const BoundNode & n) { return n.src[0].type == Type::QT4; }
+// A weight type is stored rotated (R w, quant/qt4.h: QT4, QT3, QT2) iff its dot product pairs with
+// Q8_KH, the rotated activations: quant/'s traits table is the one rule, for mul_mat's activation
+// rotation here; add_block_type checks that a type's decoder agrees (decoders.h is_rotated_decoder).
+bool rotated(Type t) { return !quant::traits(t).activation_only && quant::traits(t).dot_with == Type::Q8_KH; }
+
+bool needs_rotation(const BoundNode & n) { return rotated(n.src[0].type); }
 bool needs_scratch(const BoundNode & n) { return needs_rotation(n) || n.src[1].type == Type::F16; }
 
 size_t f32_scratch(const BoundNode & n) { return needs_scratch(n) ? size_t(n.src[1].nelements()) * sizeof(float) : 0; }
@@ -208,6 +215,8 @@ bool use_vec() {
 // Decoder D's mat-vec unit (decoders.h), or void where the type has none.
 template <typename D> struct VecUnit { using type = void; };
 template <> struct VecUnit<DecQT4> { using type = UnitQT4; };
+template <> struct VecUnit<DecQT3> { using type = UnitQT3; };
+template <> struct VecUnit<DecQT2> { using type = UnitQT2; };
 template <> struct VecUnit<DecQ4_K> { using type = UnitQ4_K; };
 template <> struct VecUnit<DecQ4_0> { using type = UnitQ4_0; };
 template <> struct VecUnit<DecQ8_0> { using type = UnitQ8_0; };
@@ -311,9 +320,12 @@ __global__ void k_get_rows_float(TDesc table, const int32_t * ids, TDesc d, int 
     for (int64_t i = threadIdx.x; i < d.ne[0]; i += blockDim.x) out[i] = ok ? E::load(row + i * table.nb[0]) : 0.0f;
 }
 
-// QT4 rows: each 256-element rotation block is decoded to its rotated values in shared memory and
-// un-rotated there (quant/qt4.cpp unrotate_256: butterflies, then x *= S / 16). 256 threads.
-__global__ void k_get_rows_qt4(TDesc table, const int32_t * ids, TDesc d, int * error) {
+// Rows of a rotated type (QT4, QT3, QT2): each 256-element rotation block is decoded to its rotated
+// values in shared memory (D::elem, one element per thread) and un-rotated there (quant/qt4.cpp
+// unrotate_256: butterflies, then x *= S / 16), so the rows are the reference's dequantize_row.
+// 256 threads.
+template <typename D>
+__global__ void k_get_rows_rotated(TDesc table, const int32_t * ids, TDesc d, int * error) {
     __shared__ float buf[256];
     const int64_t r = blockIdx.x;
     float * out = reinterpret_cast<float *>(d.p + r * d.nb[1]);
@@ -322,12 +334,10 @@ __global__ void k_get_rows_qt4(TDesc table, const int32_t * ids, TDesc d, int * 
     const char * row = table.p + (ok ? id : 0) * table.nb[1];
     const int t = threadIdx.x;
     const float sign_scale = 0.0625f * qt4_sign(t);
+    static_assert(D::kQK % 256 == 0);
+    constexpr int kRot = D::kQK / 256;  // rotation blocks per quant block
     for (int64_t h = 0; h < d.ne[0] / 256; ++h) {
-        const BlockQT4 & b = *reinterpret_cast<const BlockQT4 *>(row + (h / 2) * DecQT4::kBytes);
-        const int e = int(h % 2) * 256 + t;
-        if (ok) {
-            buf[t] = half_bits_to_float(b.d) * float(qt4_scale(b, e >> 5)) * float(iq4(qt4_index(b, e)));
-        }
+        if (ok) buf[t] = D::elem(row + (h / kRot) * D::kBytes, int(h % kRot) * 256 + t);
         fwht_256_shared(buf);  // syncs before and after; uniform across the block
         out[h * 256 + t] = ok ? buf[t] * sign_scale : 0.0f;
     }
@@ -345,8 +355,9 @@ void l_get_rows_float(const BoundNode & n, const LaunchCtx & ctx) {
         tdesc(n.src[0]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[1])), tdesc(n.dst), ctx.error);
 }
 
-void l_get_rows_qt4(const BoundNode & n, const LaunchCtx & ctx) {
-    k_get_rows_qt4<<<unsigned(n.dst.ne[1]), 256, 0, ctx.stream>>>(
+template <typename D>
+void l_get_rows_rotated(const BoundNode & n, const LaunchCtx & ctx) {
+    k_get_rows_rotated<D><<<unsigned(n.dst.ne[1]), 256, 0, ctx.stream>>>(
         tdesc(n.src[0]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[1])), tdesc(n.dst), ctx.error);
 }
 
@@ -355,16 +366,16 @@ bool f_mul_mat(const core::Node & node) {
     return (node.src[1].ne[1] + kCols - 1) / kCols <= 65535 && node.src[1].ne[2] * node.src[1].ne[3] <= 65535;
 }
 
+// A block type's mul_mat and get_rows entries; get_rows un-rotates for the rotated decoders. The
+// decoder's kind must agree with the type's (rotated(), quant/'s traits): checked at registration.
 template <typename D>
-void add_block_type(KernelTable & t, Type type, KernelFn get_rows) {
+void add_block_type(KernelTable & t, Type type) {
+    QUANTA_CHECK(rotated(type) == is_rotated_decoder<D>());
+    KernelFn get_rows = l_get_rows_blocks<D>;
+    if constexpr (is_rotated_decoder<D>()) get_rows = l_get_rows_rotated<D>;
     t.add(Op::MulMat, Type::F32, type, Type::F32, l_mul_mat_blocks<D>, s_mul_mat, f_mul_mat);
     t.add(Op::MulMat, Type::F32, type, Type::F16, l_mul_mat_blocks<D>, s_mul_mat, f_mul_mat);
     t.add(Op::GetRows, Type::F32, type, core::kI32, get_rows);
-}
-
-template <typename D>
-void add_block_type(KernelTable & t, Type type) {
-    add_block_type<D>(t, type, l_get_rows_blocks<D>);
 }
 
 template <typename E>
@@ -392,7 +403,9 @@ void register_matmul(KernelTable & t) {
     add_block_type<DecQ5_K>(t, Type::Q5_K);
     add_block_type<DecQ6_K>(t, Type::Q6_K);
     add_block_type<DecIQ4_XS>(t, Type::IQ4_XS);
-    add_block_type<DecQT4>(t, Type::QT4, l_get_rows_qt4);
+    add_block_type<DecQT4>(t, Type::QT4);
+    add_block_type<DecQT3>(t, Type::QT3);
+    add_block_type<DecQT2>(t, Type::QT2);
 }
 
 }  // namespace quanta::backends::cuda

@@ -1,12 +1,14 @@
 // backends/cuda/ops/matvec.cuh — the decode mat-vec kernel (1..8 activation columns) for the
-// weight types with a mat-vec unit in decoders.h: QT4 and Q4_K (128-bit loads), Q4_0 and Q8_0
-// (16-bit loads: their 18/34-byte blocks are only 2-byte aligned in a packed row).
+// weight types with a mat-vec unit in decoders.h: QT4, QT3, QT2 and Q4_K (128-bit loads), Q4_0 and
+// Q8_0 (16-bit loads: their 18/34-byte blocks are only 2-byte aligned in a packed row).
 //
 // One warp per (weight row n, group of up to NC <= kVecCols = 8 columns, batch), kVecWarps rows per
 // block (NC = 1, 2, 4 or 8, the smallest that holds the batch; see k_matvec_vec). The row is a sequence of 32-weight units (decoders.h): lane l takes units l, l + 32, ...,
 // so for QT4 / Q4_K one warp instruction fetches 32 consecutive 16-byte pieces of level bytes
 // (512 B, fully coalesced; the 16-byte block headers in between are read through quant/'s scale
-// helpers from the same L1 lines), and for Q4_0 / Q8_0 32 consecutive blocks. Each lane decodes
+// helpers from the same L1 lines), for QT3 / QT2 the 2-bit planes of two whole blocks (each 16-byte
+// group serves two neighbouring lanes, 32 elements each; QT3's third bit plane is one 32-bit word
+// per lane), and for Q4_0 / Q8_0 32 consecutive blocks. Each lane decodes
 // its unit in registers, dots the two 16-weight runs with every column's f32 activations (float4
 // loads) and keeps one partial sum per column; warp_sum finishes each column. The weight row is
 // read once for all 8 columns, the same kernel serves batch 1..8.

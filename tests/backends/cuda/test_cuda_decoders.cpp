@@ -1,8 +1,9 @@
 // tests/backends/cuda/test_cuda_decoders.cpp — the host+device helpers of the CUDA kernels
 // (backends/cuda/ops/decoders.h), compiled here for the host, against quant/'s reference codecs.
-// Needs no GPU: it checks the block decoders every mul_mat / get_rows kernel uses, the Q8_0 encoder
-// of copy / set_rows, QT4's sign table and the kpos visibility rule, so a wrong bit offset is found
-// before a GPU session. (On the device, nvcc may contract `dl * q - ml` into an FMA: the op tests on
+// Needs no GPU: it checks the block decoders every mul_mat / get_rows kernel uses (QT4 / QT3 / QT2
+// also on random valid blocks of every bit pattern, with their get_rows element decoders), the Q8_0
+// encoder of copy / set_rows, QT4's sign table and the kpos visibility rule, so a wrong bit offset
+// is found before a GPU session. (On the device, nvcc may contract `dl * q - ml` into an FMA: the op tests on
 // a GPU allow for that; here the floats must be identical.)
 #include <catch2/catch.hpp>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "backends/cuda/ops/decoders.h"
+#include "quant/random_blocks.h"
 #include "quant/types.h"
 
 using namespace quanta;
@@ -26,6 +28,14 @@ struct alignas(16) uint4_words {
 
 std::string core_name(Type t) { return quant::traits(t).name; }
 
+// The rotated weight types (QT4, QT3, QT2): their decoders return R w, so a decoded row is compared
+// with quant/'s dequantize_row after un-rotating each 256 elements.
+bool rotated_type(Type t) { return !quant::traits(t).activation_only && quant::traits(t).dot_with == Type::Q8_KH; }
+
+void unrotate_row(std::vector<float> & v) {
+    for (size_t h = 0; h + 256 <= v.size(); h += 256) quant::unrotate_256(v.data() + h);
+}
+
 std::vector<float> gaussian(size_t n, uint32_t seed, float scale = 1.0f) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> dist(0.0f, scale);
@@ -35,7 +45,7 @@ std::vector<float> gaussian(size_t n, uint32_t seed, float scale = 1.0f) {
 }
 
 // Quantizes a random row of `blocks` blocks with quant/, decodes it chunk by chunk with D, and
-// compares with quant/'s dequantize_row (QT4: after un-rotating the decoded rotated values).
+// compares with quant/'s dequantize_row (QT4, QT3, QT2: after un-rotating the decoded values).
 template <typename D>
 void check_decoder(Type type, int blocks) {
     INFO(core_name(type));
@@ -52,15 +62,13 @@ void check_decoder(Type type, int blocks) {
         const char * block = reinterpret_cast<const char *>(q.data()) + (c / (D::kQK / 32)) * D::kBytes;
         D::chunk(block, int(c % (D::kQK / 32)), got.data() + c * 32);
     }
-    if (type == Type::QT4) {
-        for (int64_t h = 0; h < n / 256; ++h) quant::unrotate_256(got.data() + h * 256);
-    }
+    if (rotated_type(type)) unrotate_row(got);
     CHECK(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0);
 }
 
 // The mat-vec units (decoders.h, matvec.cuh): every unit of every block of a random row decoded
 // with U, each of its 32 weights put at the element its lo/hi run names; every element must be
-// written exactly once and equal quant/'s dequantize_row bit for bit (QT4: after un-rotating).
+// written exactly once and equal quant/'s dequantize_row bit for bit (rotated types: un-rotated).
 template <typename U>
 void check_units(Type type, int blocks, uint32_t seed) {
     INFO(core_name(type) << " blocks " << blocks << " seed " << seed);
@@ -97,10 +105,50 @@ void check_units(Type type, int blocks, uint32_t seed) {
         }
     }
     CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
-    if (type == Type::QT4) {
-        for (int64_t h = 0; h < n / 256; ++h) quant::unrotate_256(got.data() + h * 256);
-    }
+    if (rotated_type(type)) unrotate_row(got);
     CHECK(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0);
+}
+
+// A rotated type's three decoders on random valid blocks (quant/random_blocks.h: every bit pattern
+// of the index planes, scale magnitudes and signs, moderate fp16 super-scales), 16-byte aligned as
+// on the device: D::chunk (mul_mat's simple and tensor-core paths), D::elem (get_rows) and U::unit
+// (the decode mat-vec kernel), each un-rotated, must equal quant/'s dequantize_row bit for bit.
+template <typename D, typename U>
+void check_rotated_random(Type type, int blocks, uint64_t seed, float max_scale) {
+    INFO(core_name(type) << " blocks " << blocks << " seed " << seed << " max_scale " << max_scale);
+    REQUIRE(rotated_type(type));
+    REQUIRE(is_rotated_decoder<D>());
+    REQUIRE(quant::traits(type).block_size == D::kQK);
+    REQUIRE(int(quant::traits(type).block_bytes) == D::kBytes);
+    REQUIRE(U::kQK == D::kQK);
+    REQUIRE(U::kBytes == D::kBytes);
+    const int64_t n = int64_t(D::kQK) * blocks;
+    std::vector<uint4_words> storage((size_t(blocks) * D::kBytes + 15) / 16);
+    uint8_t * q = reinterpret_cast<uint8_t *>(storage.data());
+    quant::random_blocks(type, q, size_t(blocks) * D::kBytes, seed, max_scale);
+    std::vector<float> ref(static_cast<size_t>(n));
+    quant::traits(type).dequantize_row(q, ref.data(), n);
+    REQUIRE(std::none_of(ref.begin(), ref.end(), [](float v) { return std::isnan(v); }));
+    std::vector<float> by_chunk(static_cast<size_t>(n)), by_elem(static_cast<size_t>(n)),
+        by_unit(static_cast<size_t>(n), std::nanf(""));
+    for (int blk = 0; blk < blocks; ++blk) {
+        const char * block = reinterpret_cast<const char *>(q) + int64_t(blk) * D::kBytes;
+        float * base = by_chunk.data() + int64_t(blk) * D::kQK;
+        for (int c = 0; c < D::kQK / 32; ++c) D::chunk(block, c, base + 32 * c);
+        for (int e = 0; e < D::kQK; ++e) by_elem[size_t(int64_t(blk) * D::kQK + e)] = D::elem(block, e);
+        for (int u = 0; u < U::kUnits; ++u) {
+            float w[32];
+            U::unit(block, u, w);
+            for (int i = 0; i < 16; ++i) {
+                by_unit[size_t(int64_t(blk) * U::kQK + U::lo(u) + i)] = w[i];
+                by_unit[size_t(int64_t(blk) * U::kQK + U::hi(u) + i)] = w[16 + i];
+            }
+        }
+    }
+    for (auto * got : {&by_chunk, &by_elem, &by_unit}) unrotate_row(*got);
+    CHECK(std::memcmp(by_chunk.data(), ref.data(), ref.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(by_elem.data(), ref.data(), ref.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(by_unit.data(), ref.data(), ref.size() * sizeof(float)) == 0);
 }
 
 }  // namespace
@@ -120,6 +168,8 @@ TEST_CASE("cuda decoders: every block type decodes to quant/'s reference floats"
         check_decoder<DecQ6_K>(Type::Q6_K, blocks);
         check_decoder<DecIQ4_XS>(Type::IQ4_XS, blocks);
         check_decoder<DecQT4>(Type::QT4, blocks);
+        check_decoder<DecQT3>(Type::QT3, blocks);
+        check_decoder<DecQT2>(Type::QT2, blocks);
     }
 }
 
@@ -185,6 +235,8 @@ TEST_CASE("cuda decoders: mat-vec units cover every element once, bit-exact to q
     for (int blocks : {1, 2, 5}) {
         for (uint32_t seed : {11u, 12u}) {
             check_units<UnitQT4>(Type::QT4, blocks, seed);
+            check_units<UnitQT3>(Type::QT3, blocks, seed);
+            check_units<UnitQT2>(Type::QT2, blocks, seed);
             check_units<UnitQ4_K>(Type::Q4_K, blocks, seed);
             check_units<UnitQ4_0>(Type::Q4_0, blocks * 3, seed);
             check_units<UnitQ8_0>(Type::Q8_0, blocks * 3, seed);
@@ -208,4 +260,49 @@ TEST_CASE("cuda decoders: QUANTA_CUDA_MATVEC values (vec, simple, anything else 
     CHECK(parse_matvec_kernel("Simple") == MatvecKernel::Invalid);
     CHECK(parse_matvec_kernel("0") == MatvecKernel::Invalid);
     CHECK(parse_matvec_kernel("vec ") == MatvecKernel::Invalid);
+}
+
+TEST_CASE("cuda decoders: QT4 QT3 QT2 chunk, element and unit decoders on random valid blocks equal quant/", "[cuda]") {
+    for (uint64_t seed : {1u, 2u, 3u}) {
+        for (float max_scale : {1.0f, 1000.0f}) {
+            check_rotated_random<DecQT4, UnitQT4>(Type::QT4, 4, seed, max_scale);
+            check_rotated_random<DecQT3, UnitQT3>(Type::QT3, 4, seed, max_scale);
+            check_rotated_random<DecQT2, UnitQT2>(Type::QT2, 4, seed, max_scale);
+        }
+    }
+}
+
+TEST_CASE("cuda decoders: the QT3 and QT2 register grids equal quant/'s levels", "[cuda]") {
+    for (int q = 0; q < 8; ++q) {
+        INFO("QT3 q " << q);
+        CHECK(qt3_level(q) == int(quant::kQT3Levels[q]));
+    }
+    for (int q = 0; q < 4; ++q) {
+        INFO("QT2 q " << q);
+        CHECK(qt2_level(q) == int(quant::kQT2Levels[q]));
+    }
+}
+
+TEST_CASE("cuda decoders: exactly the rotated types have rotated decoders", "[cuda]") {
+    // matmul.cu registers a type's get_rows (un-rotating or not) by its decoder and rotates mul_mat's
+    // activations by the type (quant/'s traits): the two must agree for every block type.
+    CHECK(is_rotated_decoder<DecQT4>() == rotated_type(Type::QT4));
+    CHECK(is_rotated_decoder<DecQT3>() == rotated_type(Type::QT3));
+    CHECK(is_rotated_decoder<DecQT2>() == rotated_type(Type::QT2));
+    CHECK(is_rotated_decoder<DecQ4_0>() == rotated_type(Type::Q4_0));
+    CHECK(is_rotated_decoder<DecQ4_1>() == rotated_type(Type::Q4_1));
+    CHECK(is_rotated_decoder<DecQ5_0>() == rotated_type(Type::Q5_0));
+    CHECK(is_rotated_decoder<DecQ5_1>() == rotated_type(Type::Q5_1));
+    CHECK(is_rotated_decoder<DecQ8_0>() == rotated_type(Type::Q8_0));
+    CHECK(is_rotated_decoder<DecIQ4_NL>() == rotated_type(Type::IQ4_NL));
+    CHECK(is_rotated_decoder<DecQ2_K>() == rotated_type(Type::Q2_K));
+    CHECK(is_rotated_decoder<DecQ3_K>() == rotated_type(Type::Q3_K));
+    CHECK(is_rotated_decoder<DecQ4_K>() == rotated_type(Type::Q4_K));
+    CHECK(is_rotated_decoder<DecQ5_K>() == rotated_type(Type::Q5_K));
+    CHECK(is_rotated_decoder<DecQ6_K>() == rotated_type(Type::Q6_K));
+    CHECK(is_rotated_decoder<DecIQ4_XS>() == rotated_type(Type::IQ4_XS));
+    CHECK(rotated_type(Type::QT4));
+    CHECK(rotated_type(Type::QT3));
+    CHECK(rotated_type(Type::QT2));
+    CHECK_FALSE(rotated_type(Type::Q8_KH));  // the activation type itself is not a weight type
 }
