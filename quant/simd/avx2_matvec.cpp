@@ -205,10 +205,30 @@ inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
 
 // ---- Q4_K . Q8_K -------------------------------------------------------------------------------
 
-// Rows one after another within each super-block (few live registers: sharing the activation
-// loads across rows spilled), each row's int32 sums (products, and mins x activation sums) left
-// in vectors; then one exact 4-way reduction each and dot_q4_k's float expression for the 4 rows
-// in one 128-bit vector: bit for bit the reference, like vec_dot.
+// Q4_K's 8 sub-block scales (low 128 bits) and 8 mins (high 128 bits) of a block as int16, built
+// in general-purpose registers and moved over once: no round trip through memory (a store of
+// parts followed by a wider load stalls store forwarding, and that cost this kernel a third).
+inline __m256i q4_k_scales_mins(const BlockQ4_K & b) {
+    uint32_t u[3];
+    std::memcpy(u, b.scales, 12);
+    const uint32_t sc_lo = u[0] & 0x3F3F3F3Fu, m_lo = u[1] & 0x3F3F3F3Fu;
+    const uint32_t sc_hi = (u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    const uint32_t m_hi = ((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    return _mm256_cvtepu8_epi16(_mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi)));
+}
+
+// int16 lanes of chunk-pair scales: scale j in every int16 of the register (both 128-bit lanes).
+template <int J>
+inline __m256i q4_k_scale(__m256i sc16_both) {
+    return _mm256_shuffle_epi8(sc16_both, _mm256_set1_epi16(int16_t((2 * J) | ((2 * J + 1) << 8))));
+}
+
+// Rows one after another within each super-block, each row's int32 sums (products, and mins x
+// activation sums) left in vectors; then one exact 4-way reduction each and dot_q4_k's float
+// expression for the 4 rows in one 128-bit vector: bit for bit the reference, like vec_dot.
+// Everything a row needs per super-block (scales, mins, the fp16 d/dmin) stays in registers and
+// the scale broadcasts use constant shuffle controls, which took the kernel from ~10 to ~17 GB/s
+// per core in L2 (bench/RESULTS.md, "Decode mat-vec").
 template <int NR>
 void wrows_q4_k_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
     const BlockQ4_K * x[NR];
@@ -220,32 +240,45 @@ void wrows_q4_k_t(const void * w, size_t stride, const void * a, float * out, in
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         next.step(i);
         __m256i acc[4], macc[4];
-        alignas(16) uint16_t dh[8] = {}, mh[8] = {};
         const __m256i bsums = load256(y[i].bsums);
-        for (int r = 0; r < 4; ++r) acc[r] = macc[r] = _mm256_setzero_si256();
-        for (int r = 0; r < NR; ++r) {
-            const BlockQ4_K & b = x[r][i];
-            alignas(16) uint8_t sc[8], mn[8];
-            k4_unpack_scales(b.scales, sc, mn);
-            const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(mn)));
-            macc[r] = _mm256_madd_epi16(bsums, _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16)));
-            const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
-            for (int c = 0; c < 4; ++c) {
-                const __m256i q = load256(b.qs + 32 * c);
-                const __m256i plo = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), load256(y[i].qs + 64 * c));
-                const __m256i phi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), load256(y[i].qs + 64 * c + 32));
-                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(plo, broadcast_lane16(sc16, 2 * c)));
-                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(phi, broadcast_lane16(sc16, 2 * c + 1)));
+        const int8_t * yq = y[i].qs;
+        uint16_t dh[4] = {}, mh[4] = {};
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) {
+            if (r >= NR) {
+                acc[r] = macc[r] = _mm256_setzero_si256();
+                continue;
             }
+            const BlockQ4_K & b = x[r][i];
+            const __m256i sm = q4_k_scales_mins(b);
+            const __m128i mins = _mm256_extracti128_si256(sm, 1);
+            macc[r] = _mm256_madd_epi16(bsums, _mm256_set_m128i(_mm_unpackhi_epi16(mins, mins), _mm_unpacklo_epi16(mins, mins)));
+            const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+            __m256i s = _mm256_setzero_si256();
+            // Chunk c: 32 packed bytes = sub-blocks 2c (low nibbles) and 2c+1 (high nibbles).
+#define QUANTA_Q4K_CHUNK(c)                                                                                              \
+    {                                                                                                                    \
+        const __m256i q = load256(b.qs + 32 * (c));                                                                     \
+        const __m256i plo = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), load256(yq + 64 * (c)));                       \
+        const __m256i phi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), load256(yq + 64 * (c) + 32)); \
+        s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_madd_epi16(plo, q4_k_scale<2 * (c)>(sc)),                        \
+                                                 _mm256_madd_epi16(phi, q4_k_scale<2 * (c) + 1>(sc))));                  \
+    }
+            QUANTA_Q4K_CHUNK(0)
+            QUANTA_Q4K_CHUNK(1)
+            QUANTA_Q4K_CHUNK(2)
+            QUANTA_Q4K_CHUNK(3)
+#undef QUANTA_Q4K_CHUNK
+            acc[r] = s;
             dh[r] = b.d;
             mh[r] = b.dmin;
         }
         const __m128 sumi = _mm_cvtepi32_ps(hsum4(acc[0], acc[1], acc[2], acc[3]));
         const __m128 summ = _mm_cvtepi32_ps(hsum4(macc[0], macc[1], macc[2], macc[3]));
-        const __m128 d = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(dh)));
-        const __m128 dmin = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(mh)));
+        const __m128 dd = _mm_cvtph_ps(_mm_setr_epi16(int16_t(dh[0]), int16_t(dh[1]), int16_t(dh[2]), int16_t(dh[3]), 0, 0, 0, 0));
+        const __m128 dmin = _mm_cvtph_ps(_mm_setr_epi16(int16_t(mh[0]), int16_t(mh[1]), int16_t(mh[2]), int16_t(mh[3]), 0, 0, 0, 0));
         // y.d * (d * float(sumi) - dmin * float(summ)), as dot_q4_k.
-        sum = _mm_add_ps(sum, _mm_mul_ps(_mm_set1_ps(y[i].d), _mm_sub_ps(_mm_mul_ps(d, sumi), _mm_mul_ps(dmin, summ))));
+        sum = _mm_add_ps(sum, _mm_mul_ps(_mm_set1_ps(y[i].d), _mm_sub_ps(_mm_mul_ps(dd, sumi), _mm_mul_ps(dmin, summ))));
     }
     alignas(16) float res[4];
     _mm_store_ps(res, sum);
