@@ -74,6 +74,16 @@ QUANTA_HD inline void live_slot_range(int64_t pmin, int64_t pmax, int64_t n_kv, 
     if (window > 0 && pmin - window + 1 > jlo) jlo = pmin - window + 1;
 }
 
+// Without kpos: the key tiles [t0, t1) of bk slots each (tile t = slots [t bk, t bk + bk)) that hold
+// at least one live slot, t0 >= t1 when none; every other tile is skipped unread.
+QUANTA_HD inline void live_tiles(int64_t pmin, int64_t pmax, int64_t n_kv, bool causal, int64_t window, int64_t bk,
+                                 int64_t & t0, int64_t & t1) {
+    int64_t jlo, jhi;
+    live_slot_range(pmin, pmax, n_kv, causal, window, jlo, jhi);
+    t0 = jlo < jhi ? jlo / bk : 0;
+    t1 = jlo < jhi ? (jhi + bk - 1) / bk : 0;
+}
+
 // Query rows go to f16 (11-bit mantissa, max 65504) pre-multiplied by the softmax scale and by
 // 2^-e, e = q_exponent(max |q * scale| of the row), and the row's scores are multiplied back by 2^e
 // (exact: powers of two). e = 0 for every row below 2^14, so ordinary rows are not scaled at all;

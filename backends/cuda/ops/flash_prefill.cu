@@ -36,6 +36,7 @@
 //
 // Written without a GPU at hand: compiled for sm_80, never run yet (tests/backends/cuda
 // test_cuda_ops.cpp has the cases; bench/gpu-check.sh runs them).
+#include <atomic>
 #include <cstdlib>
 
 #include "backends/cuda/ops/common.cuh"
@@ -45,6 +46,8 @@
 namespace quanta::backends::cuda::flash {
 
 namespace {
+
+constexpr int kMaxDevices = 64;
 
 struct PrefillArgs {
     int64_t n_q, n_kv, group;
@@ -151,12 +154,7 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
     const int64_t n_tiles = (a.n_kv + BK - 1) / BK;
     int64_t tile_end = n_tiles;
     int64_t tile = 0;
-    if (!has_kpos) {
-        int64_t jlo, jhi;
-        live_slot_range(pmin, pmax, a.n_kv, a.causal, a.window, jlo, jhi);
-        tile = jlo < jhi ? jlo / BK : 0;
-        tile_end = jlo < jhi ? (jhi + BK - 1) / BK : 0;
-    }
+    if (!has_kpos) live_tiles(pmin, pmax, a.n_kv, a.causal, a.window, BK, tile, tile_end);
     // The first live tile at or after `from` (tile_end if none). With kpos it reads each candidate
     // tile's kpos into kp_sh (left holding the returned tile's); block-uniform, every thread calls it.
     auto next_live = [&](int64_t from) -> int64_t {
@@ -342,8 +340,16 @@ void launch(const BoundNode & n, const LaunchCtx & ctx) {
     a.window = p.window;
     a.causal = p.causal;
     const size_t bytes = smem_bytes(HD);
-    // Past the default 48 KiB for head_dim 128 / 256: a host-side attribute, allowed during capture.
-    cudaFuncSetAttribute(k_flash_prefill<HD, KV>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+    // Past the default 48 KiB for head_dim 128 / 256 the kernel must opt in, once per device (the
+    // first, uncaptured run of a graph does it, so no attribute call happens inside a capture).
+    static std::atomic<bool> raised[kMaxDevices];
+    int dev = 0;
+    const bool known = cudaGetDevice(&dev) == cudaSuccess && dev >= 0 && dev < kMaxDevices;
+    if (!known || !raised[dev].load()) {
+        const cudaError_t err =
+            cudaFuncSetAttribute(k_flash_prefill<HD, KV>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+        if (known && err == cudaSuccess) raised[dev].store(true);
+    }
     const dim3 grid(unsigned((a.n_q + kQueryTile - 1) / kQueryTile), unsigned(n.src[0].ne[1]));
     k_flash_prefill<HD, KV><<<grid, kWarps * 32, bytes, ctx.stream>>>(
         tdesc(n.src[0]), tdesc(n.src[1]), tdesc(n.src[2]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[3])),
