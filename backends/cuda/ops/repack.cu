@@ -157,6 +157,7 @@ bool RepackCache::make(const BoundTensor & t, cudaStream_t stream) {
     entries_.emplace(reinterpret_cast<uintptr_t>(dev_ptr(t)), e);
     max_src_bytes_ = std::max(max_src_bytes_, e.src_bytes);
     bytes_ += bytes;
+    ++made_;
     return true;
 }
 

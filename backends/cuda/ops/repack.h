@@ -56,6 +56,7 @@ public:
 
     bool empty() const { return entries_.empty(); }
     size_t bytes() const { return bytes_; }  // device bytes held by the copies
+    int64_t made() const { return made_; }   // copies made so far (tests: the path was taken)
 
 private:
     struct Entry {
@@ -69,6 +70,7 @@ private:
     std::multimap<uintptr_t, Entry> entries_;  // by the source's first byte
     size_t max_src_bytes_ = 0;                 // largest source extent (bounds the overlap search)
     size_t bytes_ = 0;
+    int64_t made_ = 0;
     bool warned_ = false;
 };
 
