@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/ops/flash_attention.h"
 #include "backends/registry.h"
 #include "tests/backends/op_harness.h"
 #include "tests/support.h"
@@ -110,8 +111,9 @@ TEST_CASE("cuda: the kernel table covers every op and the weight types of issue 
     backends::cuda::register_matmul(t);
     backends::cuda::register_attention(t);
     backends::cuda::register_copy(t);
-    for (Type w : {Type::F32, Type::F16, Type::BF16, Type::Q8_0, Type::Q4_0, Type::Q4_K, Type::Q6_K, Type::QT4, Type::Q5_K,
-                   Type::Q5_0, Type::Q4_1, Type::Q5_1, Type::Q2_K, Type::Q3_K, Type::IQ4_NL, Type::IQ4_XS}) {
+    for (Type w : {Type::F32, Type::F16, Type::BF16, Type::Q8_0, Type::Q4_0, Type::Q4_K, Type::Q6_K, Type::QT4, Type::QT3,
+                   Type::QT2, Type::Q5_K, Type::Q5_0, Type::Q4_1, Type::Q5_1, Type::Q2_K, Type::Q3_K, Type::IQ4_NL,
+                   Type::IQ4_XS}) {
         INFO(core::type_name(w));
         CHECK(t.has(core::Op::MulMat, Type::F32, w, Type::F32));
         CHECK(t.has(core::Op::MulMat, Type::F32, w, Type::F16));
@@ -180,17 +182,18 @@ TEST_CASE("cuda: mul_mat, every weight type x odd shapes x batch 1..130 x GQA, F
     }
 }
 
-// The decode mat-vec kernel (matvec.cuh: QT4, Q4_K, Q4_0, Q8_0) at every batch 1..8, odd N (a
-// partial last block of 4 rows), long rows (lanes wrap) and short ones, GQA, F32 and F16 activations (F16 and QT4 read converted activations from scratch).
-TEST_CASE("cuda: mul_mat decode kernel, QT4 Q4_K Q4_0 Q8_0 x batch 1..8 x odd N x GQA", "[cuda]") {
+// The decode mat-vec kernel (matvec.cuh: QT4, QT3, QT2, Q4_K, Q4_0, Q8_0) at every batch 1..8, odd
+// N (a partial last block of 4 rows), long rows (lanes wrap) and short ones, GQA, F32 and F16
+// activations (F16 and the rotated QT4 / QT3 / QT2 read converted activations from scratch).
+TEST_CASE("cuda: mul_mat decode kernel, QT4 QT3 QT2 Q4_K Q4_0 Q8_0 x batch 1..8 x odd N x GQA", "[cuda]") {
     REQUIRE_CUDA(b);
-    for (Type wt : {Type::QT4, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
+    for (Type wt : {Type::QT4, Type::QT3, Type::QT2, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
         const int64_t bs = quant::traits(wt).block_size;
         for (int64_t M = 1; M <= 8; ++M) {
             // Long rows (72..80 units: one two-unit step per lane, then a single tail unit for some) for
             // every batch but 4 and 8, which get short rows (5..16 units: the tail loop alone).
             const bool long_row = M % 4 != 0;
-            const int64_t K = wt == Type::QT4 ? bs * (long_row ? 5 : 1) : (bs == 32 ? bs * (long_row ? 75 : 5) : bs * (long_row ? 9 : 2));
+            const int64_t K = bs == 512 ? bs * (long_row ? 5 : 1) : (bs == 32 ? bs * (long_row ? 75 : 5) : bs * (long_row ? 9 : 2));
             const int64_t N = 2 * M + 1 + (M % 3) * 16;  // 3 .. 49, odd
             const int64_t b2 = 1 + (M % 2), B2 = b2 * (1 + (M % 4 == 0 ? 1 : 0));
             const bool f16_x = M == 3 || M == 8;
@@ -302,10 +305,10 @@ TEST_CASE("cuda: rewriting weights in place drops their repacked copy", "[cuda]"
 
 // Activation rows that are not 16-byte aligned (a slice starting at element 1 of rows of K + 1
 // floats): the decode kernel's float4 loads are not legal, so matmul.cu must fall back to the simple
-// kernel (QT4 still reads its rotated scratch copy, which is aligned) and stay exact.
+// kernel (QT4 / QT3 / QT2 still read their rotated scratch copy, which is aligned) and stay exact.
 TEST_CASE("cuda: mul_mat decode with misaligned activation rows falls back and stays exact", "[cuda]") {
     REQUIRE_CUDA(b);
-    for (Type wt : {Type::QT4, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
+    for (Type wt : {Type::QT4, Type::QT3, Type::QT2, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
         const int64_t bs = quant::traits(wt).block_size;
         for (int64_t M : {1, 5}) {
             const int64_t K = bs * (bs == 32 ? 7 : 2), N = 9, B2 = 2;
@@ -443,7 +446,9 @@ TEST_CASE("cuda: attention (prefill and decode, GQA, window, soft-cap, head dims
                 Tensor tpos = c.i32("pos", pos);
                 auto [cpu, gpu] = cpu_and_gpu(c, *b, {c.g.attention(tq, tk, tv, tpos, p)});
                 REQUIRE(no_nan(gpu[0]));
-                CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < (kv == Type::Q8_0 ? 3e-2 : 1e-4));
+                // 33 queries at head_dim 128 with an F16 cache take the f16 tensor-core prefill kernel.
+                const bool flash = backends::cuda::flash::prefill_shape_fits(s.hd, s.hd, s.nq, kv);
+                CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < (kv == Type::Q8_0 ? 3e-2 : flash ? 4e-3 : 1e-4));
             }
         }
     }
@@ -480,6 +485,93 @@ TEST_CASE("cuda: attention and soft_max with kpos (ring order, empty slots, wind
             CHECK(rel_max_err(gpu[1], as_double(cpu[1])) < 1e-5);
         }
     }
+}
+
+// The tensor-core prefill kernel (ops/flash_prefill.cu) against the CPU: head dims 64/128/256,
+// 16..130 queries (partial 64-query tiles), 16..590 keys (partial key tiles), F16 and Q8_0 caches,
+// GQA groups 1/2/4, causal and not, sliding window, soft-cap, kpos ring buffers with empty slots,
+// queries out of order and queries that see no key (zeros). Tolerance: the F16 cache is exact in
+// f16; the scaled query and each probability are rounded to f16 (2^-11 relative), about 1e-3 of a
+// softmax weight, and an output is a weighted mean of values up to ~4 sigma: 4e-3 of the largest
+// output. Q8_0: the CPU also quantizes the query to Q8_0 (3e-2, as in the test above).
+TEST_CASE("cuda: flash prefill attention (head dims 64/128/256, 16..130 queries, GQA, masks, kpos, F16/Q8_0) matches the CPU", "[cuda]") {
+    REQUIRE_CUDA(b);
+    int seed = 0;
+    for (int64_t hd : {64, 128, 256}) {
+        for (int64_t nq : {16, 17, 64, 100, 130}) {
+            for (Type kv : {Type::F16, Type::Q8_0}) {
+                for (int variant = 0; variant < 4; ++variant) {
+                    const int64_t group = variant == 0 ? 1 : variant == 2 ? 4 : 2;
+                    const int64_t nkh = 2, nh = nkh * group;
+                    const int64_t nkv_choices[3] = {nq, nq + 83, 3 * nq + 200};
+                    const int64_t nkv = nkv_choices[seed % 3];
+                    core::AttentionParams p;
+                    p.scale = 1.0f / std::sqrt(float(hd));
+                    p.causal = variant != 2;
+                    p.softcap = variant == 1 ? 30.0f : 0.0f;
+                    p.window = variant == 1 ? 37 : variant == 3 ? 50 : 0;
+                    const bool with_kpos = variant == 3;
+                    INFO("hd " << hd << " nq " << nq << " nkv " << nkv << " kv " << core::type_name(kv) << " variant "
+                               << variant << " group " << group);
+                    REQUIRE(backends::cuda::flash::prefill_shape_fits(hd, hd, nq, kv));
+                    OpCase c(uint32_t(3000 + seed++));
+                    std::vector<float> q, k, v;
+                    Tensor tq = c.f32("q", {hd, nh, nq}, q);
+                    Tensor tk = c.typed("k", kv, {hd, nkh, nkv}, k);
+                    Tensor tv = c.typed("v", kv, {hd, nkh, nkv}, v);
+                    std::vector<int32_t> pos(static_cast<size_t>(nq));
+                    std::vector<bool> blind(size_t(nq), false);  // sees no key
+                    Tensor out;
+                    if (!with_kpos) {
+                        for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(nkv - nq + i);
+                        out = c.g.attention(tq, tk, tv, c.i32("pos", pos), p);
+                    } else {
+                        // Ring buffer: slot j holds position 1000 + (j + 37) % nkv, every 7th slot empty;
+                        // queries at the cache's last positions in shuffled order, every 9th at position 5
+                        // (before every key: sees nothing under the causal mask).
+                        std::vector<int32_t> kpos(static_cast<size_t>(nkv));
+                        for (int64_t j = 0; j < nkv; ++j) kpos[size_t(j)] = j % 7 == 3 ? -1 : int32_t(1000 + (j + 37) % nkv);
+                        for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(1000 + nkv - nq + i);
+                        std::shuffle(pos.begin(), pos.end(), c.rng());
+                        for (int64_t i = 0; i < nq; i += 9) {
+                            pos[size_t(i)] = 5;
+                            blind[size_t(i)] = true;
+                        }
+                        out = c.g.attention(tq, tk, tv, c.i32("pos", pos), p, c.i32("kpos", kpos));
+                    }
+                    auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
+                    REQUIRE(no_nan(gpu[0]));
+                    CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < (kv == Type::Q8_0 ? 3e-2 : 4e-3));
+                    for (int64_t i = 0; i < nq; ++i) {
+                        if (!blind[size_t(i)]) continue;
+                        for (int64_t e = 0; e < hd * nh; ++e) REQUIRE(gpu[0][size_t(i * hd * nh + e)] == 0.0f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Queries far past f16's range (|q * scale| up to ~4e5 > 65504): the prefill kernel scales such rows
+// by a power of two before rounding them to f16 (flash_attention.h q_exponent), so they stay finite
+// and the (one-hot) softmax picks the CPU's key.
+TEST_CASE("cuda: flash prefill attention keeps queries beyond the f16 range finite", "[cuda]") {
+    REQUIRE_CUDA(b);
+    const int64_t hd = 128, nh = 4, nkh = 2, nq = 64, nkv = 300;
+    core::AttentionParams p;
+    p.scale = 1.0f / std::sqrt(float(hd));
+    p.causal = false;
+    OpCase c(77);
+    std::vector<float> q, k, v;
+    Tensor tq = c.f32("q", {hd, nh, nq}, q, 1e6f);
+    Tensor tk = c.typed("k", Type::F16, {hd, nkh, nkv}, k);
+    Tensor tv = c.typed("v", Type::F16, {hd, nkh, nkv}, v);
+    std::vector<int32_t> pos(static_cast<size_t>(nq));
+    for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(nkv - nq + i);
+    REQUIRE(backends::cuda::flash::prefill_shape_fits(hd, hd, nq, Type::F16));
+    auto [cpu, gpu] = cpu_and_gpu(c, *b, {c.g.attention(tq, tk, tv, c.i32("pos", pos), p)});
+    REQUIRE(no_nan(gpu[0]));
+    CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 4e-3);
 }
 
 TEST_CASE("cuda: copy (strided, F32/F16/BF16/Q8_0 both ways), set_rows into F32/F16/Q8_0 caches, argmax", "[cuda]") {
