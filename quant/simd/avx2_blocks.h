@@ -13,17 +13,20 @@ inline __m256 q8_0_block(const BlockQ8_0 & x, const BlockQ8_0 & y) {
     return _mm256_cvtepi32_ps(dot_i8(load256(x.qs), load256(y.qs)));
 }
 
-// Scale products d_x * d_y of 8 consecutive blocks at once: 16 scalar half loads, but one
-// vcvtph2ps per side instead of two scalar conversions, a multiply and a broadcast per block.
+// The fp16 scales `d` of 8 consecutive blocks as floats: one vcvtph2ps instead of 8 scalar
+// conversions. (Assembling the halves in general-purpose registers instead of this store and
+// reload measured 4-5% slower in the Q4_0 and Q8_0 mat-vec.)
+template <typename B>
+inline __m256 cvt_scales8(const B * blocks) {
+    alignas(16) uint16_t h[8];
+    for (int k = 0; k < 8; ++k) h[k] = blocks[k].d;
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
+}
+
+// Scale products d_x * d_y of 8 consecutive blocks at once.
 template <typename BX, typename BY>
 inline __m256 scales8(const BX * x, const BY * y) {
-    alignas(16) uint16_t hx[8], hy[8];
-    for (int k = 0; k < 8; ++k) {
-        hx[k] = x[k].d;
-        hy[k] = y[k].d;
-    }
-    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hx))),
-                         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(hy))));
+    return _mm256_mul_ps(cvt_scales8(x), cvt_scales8(y));
 }
 
 inline __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }

@@ -33,13 +33,6 @@ inline void weight_rows(const void * w, size_t stride, const B * (&x)[NR]) {
     for (int r = 0; r < NR; ++r) x[r] = reinterpret_cast<const B *>(static_cast<const char *>(w) + size_t(r) * stride);
 }
 
-template <typename B>
-inline __m256 cvt_scales8(const B * blocks) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = blocks[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-
 // Decode streams each weight byte from DRAM once. Reading 4 rows side by side makes 4 interleaved
 // streams, which the hardware prefetchers serve worse than one (measured from DRAM on one core:
 // Q4_K 5.0 GB/s vs 9.1 for vec_dot row by row), so every call also prefetches the rows of the next

@@ -19,14 +19,6 @@ inline void act_rows(const void * a, size_t stride, const BY * (&y)[NR]) {
     for (int r = 0; r < NR; ++r) y[r] = reinterpret_cast<const BY *>(static_cast<const char *>(a) + size_t(r) * stride);
 }
 
-// The fp16 scales `d` of eight consecutive blocks as one f32 vector.
-template <typename B>
-inline __m256 cvt_scales8(const B * blocks) {
-    alignas(16) uint16_t h[8];
-    for (int k = 0; k < 8; ++k) h[k] = blocks[k].d;
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(h)));
-}
-
 // What differs between the 32-element types that pair with Q8_0 activations: the weight block
 // unpacked once for all rows, its product with one activation block (8 float lanes), and the
 // single-row block kernel of avx2.cpp for the tail.
