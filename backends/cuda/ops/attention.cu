@@ -55,12 +55,62 @@ __device__ __forceinline__ float kv_elem(const char * row, int64_t c) {
     }
 }
 
-// part: [n_split][n_q][n_head] records of (hd_v accumulators, m, l).
-template <Type T>
+// Vectorised scoring: a key row is read in 16-byte chunks (F32: 4 floats, F16: 8 halves) or whole
+// Q8_0 blocks (32 values, 34 bytes, 16-bit loads: blocks are only 2-byte aligned), by a group of
+// lanes (chunk c by lane c % L of the group), dotted with the query from shared memory.
+template <Type T> struct ScoreChunk;
+template <> struct ScoreChunk<Type::F32> {
+    static constexpr int kElems = 4;
+    __device__ static float dot(const char * row, int64_t c, const float * qsh) {
+        const float4 kv = reinterpret_cast<const float4 *>(row)[c];
+        const float4 qv = reinterpret_cast<const float4 *>(qsh)[c];
+        return kv.x * qv.x + kv.y * qv.y + kv.z * qv.z + kv.w * qv.w;
+    }
+};
+template <> struct ScoreChunk<Type::F16> {
+    static constexpr int kElems = 8;
+    __device__ static float dot(const char * row, int64_t c, const float * qsh) {
+        const uint4 raw = reinterpret_cast<const uint4 *>(row)[c];
+        const __half2 * hp = reinterpret_cast<const __half2 *>(&raw);
+        const float4 q0 = reinterpret_cast<const float4 *>(qsh)[2 * c];
+        const float4 q1 = reinterpret_cast<const float4 *>(qsh)[2 * c + 1];
+        const float2 k0 = __half22float2(hp[0]), k1 = __half22float2(hp[1]);
+        const float2 k2 = __half22float2(hp[2]), k3 = __half22float2(hp[3]);
+        return k0.x * q0.x + k0.y * q0.y + k1.x * q0.z + k1.y * q0.w + k2.x * q1.x + k2.y * q1.y + k3.x * q1.z +
+               k3.y * q1.w;
+    }
+};
+template <> struct ScoreChunk<Type::Q8_0> {
+    static constexpr int kElems = 32;
+    __device__ static float dot(const char * row, int64_t c, const float * qsh) {
+        const quant::BlockQ8_0 * b = reinterpret_cast<const quant::BlockQ8_0 *>(row) + c;
+        const uint16_t * qs = reinterpret_cast<const uint16_t *>(b->qs);  // offset 2: 2-byte aligned
+        const float * qc = qsh + c * 32;
+        float sum = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 16; ++e) {
+            const uint16_t two = qs[e];
+            sum += float(int8_t(two & 0xFF)) * qc[2 * e] + float(int8_t(two >> 8)) * qc[2 * e + 1];
+        }
+        return half_bits_to_float(b->d) * sum;
+    }
+};
+
+// Lanes per key in vectorised scoring: the largest power of two <= the row's chunk count, at most 32.
+__host__ __device__ inline int score_lanes(int64_t chunks) {
+    int l = 1;
+    while (l < 32 && 2 * l <= chunks) l *= 2;
+    return l;
+}
+
+// part: [n_split][n_q][n_head] records of (hd_v accumulators, m, l). kVec: scores by lane groups
+// with vector loads (ScoreChunk; the launcher checks alignment), else one key per thread, element by element.
+template <Type T, bool kVec>
 __global__ void k_attn_split(TDesc q, TDesc k, TDesc v, const int32_t * pos, const int32_t * kpos, float * part,
                              AttnArgs a) {
-    extern __shared__ float qsh[];  // hd floats
+    extern __shared__ __align__(16) float qsh[];  // hd floats
     __shared__ float psh[kThreads];
+    __shared__ float ssh[kThreads];  // kVec: the tile's scores
     __shared__ float red[32];
     const int64_t h = blockIdx.x, i = blockIdx.y, s = blockIdx.z;
     const int64_t hk = h / a.group;
@@ -82,7 +132,33 @@ __global__ void k_attn_split(TDesc q, TDesc k, TDesc v, const int32_t * pos, con
     for (int64_t j0 = jb; j0 < je; j0 += kThreads) {
         const int64_t j = j0 + t;
         float sc = -INFINITY;
-        if (j < je && key_visible(j, pq, kpos, a.causal, a.window)) {
+        if constexpr (kVec) {
+            // Groups of L lanes score one key each; every warp walks the same number of keys (4 warps
+            // x 32 / L groups divides kThreads), so the group reductions below see full warps.
+            const int64_t chunks = a.hd / ScoreChunk<T>::kElems;
+            const int L = score_lanes(chunks), lane = t & 31, li = lane % L;
+            const int per_warp = 32 / L, step = (kThreads / 32) * per_warp;
+            for (int jj = (t >> 5) * per_warp + lane / L; jj < kThreads; jj += step) {
+                const int64_t jk = j0 + jj;
+                const bool vis = jk < je && key_visible(jk, pq, kpos, a.causal, a.window);
+                float dot = 0.0f;
+                if (vis) {
+                    const char * krow = k.p + hk * k.nb[1] + jk * k.nb[2];
+                    for (int64_t c = li; c < chunks; c += L) dot += ScoreChunk<T>::dot(krow, c, qsh);
+                }
+                for (int o = L / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xFFFFFFFFu, dot, o);
+                if (li == 0) {
+                    float x = -INFINITY;
+                    if (vis) {
+                        x = dot * a.scale;
+                        if (a.softcap > 0.0f) x = a.softcap * tanhf(x / a.softcap);
+                    }
+                    ssh[jj] = x;
+                }
+            }
+            __syncthreads();
+            sc = ssh[t];  // rewritten only after block_max's barriers below
+        } else if (j < je && key_visible(j, pq, kpos, a.causal, a.window)) {
             const char * krow = k.p + hk * k.nb[1] + j * k.nb[2];
             float dot = 0.0f;
             for (int64_t c = 0; c < a.hd; ++c) dot += qsh[c] * kv_elem<T>(krow, c);
@@ -175,6 +251,21 @@ size_t s_attention(const BoundNode & n, int sm_count) {
     return size_t(a.n_split * a.n_q * a.n_head * (a.hd_v + 2)) * sizeof(float);
 }
 
+// Vectorised scoring needs whole chunks per K row and chunk-aligned rows: F32 / F16 rows 16-byte
+// aligned with head_dim a multiple of 4 / 8, Q8_0 rows (2-byte aligned blocks) always. The query
+// row is copied to shared memory, so its alignment does not matter.
+template <Type T>
+bool vec_scores(const BoundNode & n) {
+    const BoundTensor & k = n.src[1];
+    if constexpr (T == Type::Q8_0) {
+        return k.ne[0] % 32 == 0;
+    } else {
+        const uintptr_t p = reinterpret_cast<uintptr_t>(dev_ptr(k));
+        return k.ne[0] % ScoreChunk<T>::kElems == 0 && k.nb[0] == (T == Type::F32 ? 4 : 2) && p % 16 == 0 &&
+               k.nb[1] % 16 == 0 && k.nb[2] % 16 == 0;
+    }
+}
+
 template <Type T>
 void l_attention(const BoundNode & n, const LaunchCtx & ctx) {
     if (flash::prefill_applies(n)) {
@@ -184,7 +275,8 @@ void l_attention(const BoundNode & n, const LaunchCtx & ctx) {
     const AttnArgs a = attn_args(n, ctx.sm_count);
     float * part = reinterpret_cast<float *>(ctx.scratch);
     const dim3 grid(unsigned(a.n_head), unsigned(a.n_q), unsigned(a.n_split));
-    k_attn_split<T><<<grid, kThreads, size_t(a.hd) * sizeof(float), ctx.stream>>>(
+    const auto kernel = vec_scores<T>(n) ? k_attn_split<T, true> : k_attn_split<T, false>;
+    kernel<<<grid, kThreads, size_t(a.hd) * sizeof(float), ctx.stream>>>(
         tdesc(n.src[0]), tdesc(n.src[1]), tdesc(n.src[2]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[3])),
         kpos_ptr(n, 4), part, a);
     k_attn_combine<<<dim3(unsigned(a.n_head), unsigned(a.n_q)), kThreads, 0, ctx.stream>>>(part, tdesc(n.dst), a);

@@ -423,7 +423,10 @@ TEST_CASE("cuda: attention (prefill and decode, GQA, window, soft-cap, head dims
     REQUIRE_CUDA(b);
     struct Shape {
         int64_t hd, nh, nkh, nq, nkv;
-    } shapes[] = {{64, 4, 4, 1, 1}, {128, 8, 2, 1, 700}, {256, 4, 2, 5, 37}, {80, 6, 3, 17, 300}, {128, 4, 1, 33, 2100}};
+    } shapes[] = {{64, 4, 4, 1, 1},    {128, 8, 2, 1, 700}, {256, 4, 2, 5, 37},  {80, 6, 3, 17, 300},
+                  {128, 4, 1, 33, 2100}, {32, 2, 1, 3, 257}, {72, 4, 2, 1, 130}, {512, 2, 2, 2, 300}};
+    // Decode scores keys by lane groups with vector loads: head_dim 32 / 64 / 72 / 80 / 128 / 256 / 512
+    // give groups of 1..32 lanes, some lanes taking two chunks (72, 80, 512).
     int seed = 0;
     for (const Shape & s : shapes) {
         for (Type kv : {Type::F32, Type::F16, Type::Q8_0}) {
@@ -484,6 +487,30 @@ TEST_CASE("cuda: attention and soft_max with kpos (ring order, empty slots, wind
             CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 1e-4);
             CHECK(rel_max_err(gpu[1], as_double(cpu[1])) < 1e-5);
         }
+    }
+}
+
+// K / V views that start 2 bytes into their rows: not 16-byte aligned, so decode scores keys element
+// by element and 20 queries (a prefill shape) stay off the tensor-core kernel; both stay exact.
+TEST_CASE("cuda: attention over misaligned F16 K/V views falls back and matches the CPU", "[cuda]") {
+    REQUIRE_CUDA(b);
+    const int64_t hd = 64, nh = 4, nkh = 2, nkv = 150;
+    for (int64_t nq : {1, 20}) {
+        INFO("nq " << nq);
+        core::AttentionParams p;
+        p.scale = 0.125f;
+        OpCase c(uint32_t(5100 + nq));
+        std::vector<float> q, k, v;
+        Tensor tq = c.f32("q", {hd, nh, nq}, q);
+        Tensor tk = c.g.slice(c.typed("k", Type::F16, {hd + 1, nkh, nkv}, k), 0, 1, hd + 1);
+        Tensor tv = c.g.slice(c.typed("v", Type::F16, {hd + 1, nkh, nkv}, v), 0, 1, hd + 1);
+        REQUIRE(tk.offset % 16 != 0);
+        REQUIRE(tv.offset % 16 != 0);
+        std::vector<int32_t> pos(static_cast<size_t>(nq));
+        for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(nkv - nq + i);
+        auto [cpu, gpu] = cpu_and_gpu(c, *b, {c.g.attention(tq, tk, tv, c.i32("pos", pos), p)});
+        REQUIRE(no_nan(gpu[0]));
+        CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 1e-4);
     }
 }
 
