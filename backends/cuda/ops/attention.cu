@@ -4,11 +4,13 @@
 // tensor-core prefill kernel instead (ops/flash_prefill.cu, flash_attention.h prefill_applies;
 // QUANTA_CUDA_FLASH=0 keeps them here). Everything else, decode included, takes this kernel.
 //
-// Algorithm (the simple path). Phase 1: one block
-// of kThreads threads per (head, query, split); split s covers keys [s * per_split, (s+1) *
-// per_split) of the cache. The block walks its keys in tiles of kThreads: thread t scores key
-// j0 + t (q . k over head_dim from the query in shared memory, times scale, then the soft-cap),
-// masked keys score -inf; the tile max and sum are block reductions folded into a running max m,
+// Algorithm (no tensor cores). Phase 1: one block of kThreads threads per (head, query, split);
+// split s covers keys [s * per_split, (s+1) * per_split) of the cache. The block walks its keys in
+// tiles of kThreads. Scores (q . k over head_dim from the query in shared memory, times scale, then
+// the soft-cap; masked keys -inf): groups of L lanes take one key each, lane c % L reading chunk c
+// of the K row (16 bytes of F32 / F16, or one Q8_0 block), a group reduction, the tile's scores
+// through shared memory; K rows that are not 16-byte aligned are scored one key per thread,
+// element by element. Thread t then holds key j0 + t's score; the tile max and sum are block reductions folded into a running max m,
 // sum l and a weighted V accumulator (online softmax: acc = acc * exp(m_old - m_new) + sum p_j v_j;
 // thread t owns output dims t, t + kThreads, ...). A tile with no visible key changes nothing.
 // Phase 2: one block per (head, query) combines the splits' (acc, m, l):
@@ -18,7 +20,7 @@
 // Masking is the kpos contract (common.cuh key_visible): with kpos the slots may be in any order
 // and every slot of the split is tested; without it slot j holds position j and only the visible
 // range [pos - window + 1, pos] of the split is walked.
-// K/V types: F32, F16, Q8_0 (the quantized KV cache), decoded per element. GQA: head h reads kv head
+// K/V types: F32, F16, Q8_0 (the quantized KV cache); V decoded per element. GQA: head h reads kv head
 // h / (n_head / n_head_kv). Head dims up to kMaxHeadDim (64/128/256 and odd sizes).
 #include "backends/cuda/ops/common.cuh"
 #include "backends/cuda/ops/flash_attention.h"
