@@ -31,7 +31,7 @@
 // with a per-row e (flash_attention.h q_exponent) that is 0 for every row below 2^14 and keeps
 // larger rows in range, multiplied back after the product; keys and values are in range when they
 // fit the F16 cache (a Q8_0 block's d * q is at most the block's largest |k|). Sums are f32.
-// The op tests hold this path to 2e-3 of the largest output against the CPU (F16), 3e-2 with a
+// The op tests hold this path to 4e-3 of the largest output against the CPU (F16), 3e-2 with a
 // Q8_0 cache (where the CPU quantizes the query to Q8_0).
 //
 // Written without a GPU at hand: compiled for sm_80, never run yet (tests/backends/cuda
