@@ -3,7 +3,7 @@
 // can see (so fully masked key tiles are skipped unread), the per-row power-of-two query scaling
 // that keeps f16 operands in range, and the mma.sync m16n8k16 / ldmatrix fragment coordinates the
 // kernel addresses shared memory with. Plain C++ under the C++ compiler, so
-// tests/backends/cuda/test_cuda_flash.cpp checks all of it on a machine without a GPU.
+// tests/backends/cuda/host/test_cuda_flash.cpp checks all of it in every build, GPU or not.
 //
 // Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16", .f16/.bf16; the same as mma.cuh
 // documents): lane = 4 g + t (g = lane >> 2, t = lane & 3).

@@ -1,4 +1,4 @@
-// tests/backends/cuda/test_cuda_flash.cpp — the host+device index math of the tensor-core prefill
+// tests/backends/cuda/host/test_cuda_flash.cpp — the host+device index math of the tensor-core prefill
 // attention (backends/cuda/ops/flash_attention.h), compiled here for the host. Needs no GPU: the
 // fragment coordinates the kernel addresses shared memory with (each layout a bijection, P reusing
 // S's accumulators as the A operand, ldmatrix.trans delivering V's B fragments), the key-liveness
