@@ -204,17 +204,14 @@ struct RpArgs {
     RpMatrix mat;
 };
 
-constexpr int kRpRows = 128;    // weight rows per block (8 tiles)
-constexpr int kRpThreads = 256; // 8 warps
+constexpr int kRpThreads = 256;  // 8 warps
 
 template <typename R, int kWarpM>
 struct RpKernelShape {
-    using S = RpShape<R>;
-    static constexpr int kTiles = kRpRows / kRpTileRows;
-    static constexpr int kCols = 2 * kWarpM;                               // activation columns per block
+    static constexpr int kCols = 2 * kWarpM;  // activation columns per block
     static constexpr int kStages = kWarpM == 64 ? 3 : 4;
-    static constexpr int kCodeBytes = kTiles * S::kStageUnits * 32 * kRpUnitBytes;  // per stage
-    static constexpr int kMetaBytes = kTiles * S::kStageMetaBytes;
+    static constexpr int kCodeBytes = RpStage<R>::kCodeBytes;  // per stage
+    static constexpr int kMetaBytes = RpStage<R>::kMetaBytes;
     static constexpr int kXBytes = kCols * kRpStageK * 2;
     static constexpr int kStageBytes = kCodeBytes + kMetaBytes + kXBytes;
     static constexpr int kSmemBytes = kStages * kStageBytes;
@@ -222,16 +219,20 @@ struct RpKernelShape {
 };
 
 // x: bf16 activations [B3][B2][M][K] packed; wr: the repacked weights; d: f32 output [N, M, B2, B3].
+// Every offset below comes from mma_layout.h (RpStage, rp_x_src, x_chunk_offset, ldmatrix_b_offset,
+// rp_c_row / rp_c_col), which tests/backends/cuda/host/test_cuda_repack.cpp replays for whole
+// blocks on the host, this loop included.
 template <typename R, int kWarpM>
 __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, const __nv_bfloat16 * x, TDesc d, RpArgs a) {
     using S = RpShape<R>;
     using KS = RpKernelShape<R, kWarpM>;
     constexpr int kJ = kWarpM / 8;  // n8 column tiles per warp
     extern __shared__ __align__(16) uint8_t smem[];
+    using ST = RpStage<R>;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-    const int g = lane >> 2, t = lane & 3;
+    const int g = lane >> 2;
     const int wn = warp & 3, wm = warp >> 2;
-    const int64_t m0 = int64_t(blockIdx.x) * KS::kCols, n0 = int64_t(blockIdx.y) * kRpRows;
+    const int64_t m0 = int64_t(blockIdx.x) * KS::kCols, n0 = int64_t(blockIdx.y) * kRpBlockRows;
     const int64_t i2 = blockIdx.z % a.B2, i3 = blockIdx.z / a.B2;
     const char * W = wr + ((i3 / a.r3) * a.w_ne2 + i2 / a.r2) * a.matrix_bytes;
     const __nv_bfloat16 * X = x + (i3 * a.B2 + i2) * a.x_batch;
@@ -241,29 +242,18 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
     // Issues the copies of stage kt into shared slot `slot` (every thread, no wait).
     auto load_stage = [&](int kt, int slot) {
         uint8_t * st = smem + slot * KS::kStageBytes;
-        constexpr int kUnitsPerTile = S::kStageUnits * 32;
-        for (int i = tid; i < KS::kTiles * kUnitsPerTile; i += kRpThreads) {
-            const int64_t tile = tile0 + i / kUnitsPerTile;
-            const int rest = i % kUnitsPerTile;
-            const bool ok = tile < a.mat.tiles;
-            const char * src = ok ? W + a.mat.unit_offset(tile, int64_t(kt) * S::kStageUnits + rest / 32, rest % 32) : W;
-            cp_async16(st + i * kRpUnitBytes, src, ok);
+        for (int i = tid; i < ST::kCodeCopies; i += kRpThreads) {
+            const int64_t src = ST::code_src(a.mat, tile0, kt, i);
+            cp_async16(st + 16 * i, W + (src < 0 ? 0 : src), src >= 0);
         }
-        constexpr int kMetaCopies = S::kStageMetaBytes / 16;
-        const int64_t mb0 = int64_t(kt) * kRpStageK / R::kQK;
-        for (int i = tid; i < KS::kTiles * kMetaCopies; i += kRpThreads) {
-            const int64_t tile = tile0 + i / kMetaCopies;
-            const bool ok = tile < a.mat.tiles;
-            const char * src = ok ? W + a.mat.meta_offset(tile, mb0, 0) + 16 * (i % kMetaCopies) : W;
-            cp_async16(st + KS::kCodeBytes + i * 16, src, ok);
+        for (int i = tid; i < ST::kMetaCopies; i += kRpThreads) {
+            const int64_t src = ST::meta_src(a.mat, tile0, kt, i);
+            cp_async16(st + ST::kCodeBytes + 16 * i, W + (src < 0 ? 0 : src), src >= 0);
         }
         __nv_bfloat16 * xs = reinterpret_cast<__nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
         for (int i = tid; i < KS::kCols * kRpXChunks; i += kRpThreads) {
-            const int row = i / kRpXChunks, c = i % kRpXChunks;
-            const int64_t m = m0 + row;
-            const bool ok = m < a.M;
-            const __nv_bfloat16 * src = ok ? X + m * a.K + int64_t(kt) * kRpStageK + 8 * c : X;
-            cp_async16(xs + x_chunk_offset(row, c), src, ok);
+            const int64_t src = rp_x_src(m0, a.M, a.K, kt, i);
+            cp_async16(xs + x_chunk_offset(i / kRpXChunks, i % kRpXChunks), X + (src < 0 ? 0 : src), src >= 0);
         }
     };
 
@@ -291,7 +281,6 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
             cp_async_commit();
         }
         const uint8_t * st = smem + (kt % KS::kStages) * KS::kStageBytes;
-        const uint8_t * meta = st + KS::kCodeBytes;
         const __nv_bfloat16 * xs = reinterpret_cast<const __nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
 
         uint32_t unit[2][S::kStageUnits][4];
@@ -299,7 +288,7 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
         for (int i = 0; i < 2; ++i)
 #pragma unroll
             for (int u = 0; u < S::kStageUnits; ++u) {
-                const uint4 v = *reinterpret_cast<const uint4 *>(st + (((2 * wn + i) * S::kStageUnits + u) * 32 + lane) * kRpUnitBytes);
+                const uint4 v = *reinterpret_cast<const uint4 *>(st + ST::unit_at(2 * wn + i, u, lane));
                 unit[i][u][0] = v.x;
                 unit[i][u][1] = v.y;
                 unit[i][u][2] = v.z;
@@ -310,13 +299,11 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
         for (int s16 = 0; s16 < kRpStageK / 16; ++s16) {
             if ((s16 & 1) == 0) {  // a new 32-k group: the scales of rows g, g + 8 of both tiles
                 const int64_t k = int64_t(kt) * kRpStageK + 16 * s16;
-                const int mb_local = R::kQK <= kRpStageK ? (16 * s16) / R::kQK : 0;
 #pragma unroll
                 for (int i = 0; i < 2; ++i)
 #pragma unroll
                     for (int h = 0; h < 2; ++h) {
-                        const uint8_t * mp = meta + (2 * wn + i) * S::kStageMetaBytes + (mb_local * kRpTileRows + g + 8 * h) * R::kMetaBytes;
-                        sc[i][h] = R::scale(mp, rp_sub<R>(k));
+                        sc[i][h] = R::scale(st + ST::meta_at(2 * wn + i, s16, g + 8 * h), rp_sub<R>(k));
                     }
             }
             const int u = s16 / S::kUnitSteps, su = s16 % S::kUnitSteps;
@@ -346,8 +333,8 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
         for (int j = 0; j < kJ; ++j) {
 #pragma unroll
             for (int r = 0; r < 4; ++r) {
-                const int64_t n = n0 + 32 * wn + 16 * i + g + (r >= 2 ? 8 : 0);
-                const int64_t m = m0 + int64_t(kWarpM) * wm + 8 * j + 2 * t + (r & 1);
+                const int64_t n = n0 + rp_c_row(wn, i, lane, r);
+                const int64_t m = m0 + rp_c_col(kWarpM, wm, j, lane, r);
                 if (n < a.N && m < a.M) {
                     *reinterpret_cast<float *>(d.p + n * d.nb[0] + m * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]) = acc[i][j][r];
                 }
@@ -384,7 +371,7 @@ void launch_mul_mat_mma_rp(const char * rp, const char * x, int64_t x_nb1, int64
     a.x_batch = a.M * a.K;
     const int64_t count = a.x_batch * B2 * B3;
     k_x_to_bf16<<<grid_for(count, 256), 256, 0, stream>>>(x, x_nb1, x_nb2, x_nb3, a.K, a.M, B2, count, xbf);
-    const unsigned rows = unsigned((a.N + kRpRows - 1) / kRpRows), batches = unsigned(B2 * B3);
+    const unsigned rows = unsigned((a.N + kRpBlockRows - 1) / kRpBlockRows), batches = unsigned(B2 * B3);
     if (a.M <= 64) {
         using KS = RpKernelShape<R, 32>;
         static const bool attr = cudaFuncSetAttribute(k_mul_mat_mma_rp<R, 32>, cudaFuncAttributeMaxDynamicSharedMemorySize,

@@ -241,4 +241,55 @@ QUANTA_HD inline int ldmatrix_b_offset(int lane, int col0, int j0, int s) {
     return x_chunk_offset(col0 + 8 * (j0 + (q >> 1)) + r, 2 * s + (q & 1));
 }
 
+// ---- one block's stages: kernel 1's copy and read offsets (the host test replays a whole block) ----
+
+// Block geometry of kernel 1 (mma.cuh): 128 weight rows (8 tiles) x (2 warp_m) activation columns;
+// warp w owns rows 32 (w % 4) .. + 32 (its tiles 2 (w % 4), + 1) and columns warp_m (w / 4) ...
+constexpr int kRpBlockRows = 128;
+constexpr int kRpBlockTiles = kRpBlockRows / kRpTileRows;
+
+template <typename R>
+struct RpStage {
+    using S = RpShape<R>;
+    static constexpr int kCodeCopies = kRpBlockTiles * S::kStageUnits * 32;  // 16-byte copies per stage
+    static constexpr int kMetaCopies = kRpBlockTiles * S::kStageMetaBytes / 16;
+    static constexpr int kCodeBytes = kCodeCopies * 16;  // stage layout: codes, then meta
+    static constexpr int kMetaBytes = kMetaCopies * 16;
+
+    // Code copy i of stage kt of the block whose first tile is tile0 goes to stage byte 16 i from
+    // this byte offset of the repacked matrix; -1 past the last tile (the copy zero-fills).
+    QUANTA_HD static int64_t code_src(const RpMatrix & m, int64_t tile0, int64_t kt, int i) {
+        constexpr int kPerTile = S::kStageUnits * 32;
+        const int64_t tile = tile0 + i / kPerTile;
+        const int rest = i % kPerTile;
+        return tile < m.tiles ? m.unit_offset(tile, kt * S::kStageUnits + rest / 32, rest % 32) : -1;
+    }
+    // Meta copy i goes to stage byte kCodeBytes + 16 i from this offset; -1 past the last tile.
+    QUANTA_HD static int64_t meta_src(const RpMatrix & m, int64_t tile0, int64_t kt, int i) {
+        constexpr int kPerTile = S::kStageMetaBytes / 16;
+        const int64_t tile = tile0 + i / kPerTile;
+        return tile < m.tiles ? m.meta_offset(tile, kt * kRpStageK / R::kQK, 0) + 16 * (i % kPerTile) : -1;
+    }
+    // Stage byte of lane's unit u (0 .. kStageUnits - 1) of block tile tl.
+    QUANTA_HD static int unit_at(int tl, int u, int lane) { return ((tl * S::kStageUnits + u) * 32 + lane) * kRpUnitBytes; }
+    // Stage byte of the meta (kMetaBytes) of row r of block tile tl for the stage's k16 step s16.
+    QUANTA_HD static int meta_at(int tl, int s16, int r) {
+        const int mb = R::kQK <= kRpStageK ? (16 * s16) / R::kQK : 0;
+        return kCodeBytes + tl * S::kStageMetaBytes + (mb * kRpTileRows + r) * R::kMetaBytes;
+    }
+};
+
+// Activation copy i of stage kt (tile row i / 8, chunk i % 8; destination element
+// x_chunk_offset(i / 8, i % 8) of the stage's tile): element offset of its 8 bf16 in the packed
+// [M][K] activations of the batch, or -1 for a column past M (zero-filled).
+QUANTA_HD inline int64_t rp_x_src(int64_t m0, int64_t M, int64_t K, int64_t kt, int i) {
+    const int64_t m = m0 + i / kRpXChunks;
+    return m < M ? m * K + kt * kRpStageK + 8 * (i % kRpXChunks) : -1;
+}
+
+// Accumulator register r of (tile i, n8 tile j) of warp (wn, wm): its row in the block and its
+// column in the block (PTX C layout: c0, c1 = C[g][2t], C[g][2t + 1]; c2, c3 = row g + 8).
+QUANTA_HD inline int rp_c_row(int wn, int i, int lane, int r) { return 32 * wn + 16 * i + (lane >> 2) + (r >= 2 ? 8 : 0); }
+QUANTA_HD inline int rp_c_col(int warp_m, int wm, int j, int lane, int r) { return warp_m * wm + 8 * j + 2 * (lane & 3) + (r & 1); }
+
 }  // namespace quanta::backends::cuda

@@ -11,7 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "backends/cuda/ops/mma_layout.h"
@@ -232,5 +234,185 @@ TEST_CASE("cuda repack: ldmatrix.x4 over the swizzled activation tile gives the 
                 }
             }
         }
+    }
+}
+
+namespace {
+
+// One m16n8k16 mma of a warp, on the host: fragments placed by the PTX layouts (a_row / a_col for
+// A; B register r of lane 4g + t = B[2t + 8r .. + 1][g]; C register r = C[g + 8 (r / 2)][2t + r % 2]).
+void mma_host(float (*c)[4], const uint32_t (*a)[4], const uint32_t (*b)[2]) {
+    float A[16][16], B[16][8];
+    for (int lane = 0; lane < 32; ++lane) {
+        const int g = lane >> 2, t = lane & 3;
+        for (int j = 0; j < 8; ++j) {
+            A[a_row(lane, j)][a_col(lane, j)] = quant::bf16_to_fp32(uint16_t(a[lane][j >> 1] >> (16 * (j & 1))));
+        }
+        for (int r = 0; r < 2; ++r) {
+            for (int h = 0; h < 2; ++h) B[2 * t + 8 * r + h][g] = quant::bf16_to_fp32(uint16_t(b[lane][r] >> (16 * h)));
+        }
+    }
+    for (int lane = 0; lane < 32; ++lane) {
+        const int g = lane >> 2, t = lane & 3;
+        for (int r = 0; r < 4; ++r) {
+            const int row = g + 8 * (r >> 1), col = 2 * t + (r & 1);
+            for (int k = 0; k < 16; ++k) c[lane][r] += A[row][k] * B[k][col];
+        }
+    }
+}
+
+// Kernel 1 (mma.cuh k_mul_mat_mma_rp) replayed on the host for one weight batch: the same offsets
+// (RpStage, rp_x_src, x_chunk_offset, unit_at, meta_at, ldmatrix_b_offset, rp_c_row / rp_c_col),
+// the same loop over stages, warps and k16 steps, a simulated ldmatrix.x4 and mma_host. Returns
+// the f32 output [M][N] (NaN where nothing was written).
+template <typename R>
+std::vector<float> replay_kernel(const std::vector<uint8_t> & rp, const RpMatrix & m, const std::vector<uint16_t> & xbf,
+                                 int64_t M, int warp_m) {
+    using S = RpShape<R>;
+    using ST = RpStage<R>;
+    const int64_t K = m.K, N = m.N;
+    const int cols = 2 * warp_m, kJ = warp_m / 8;
+    const int stage_bytes = ST::kCodeBytes + ST::kMetaBytes + cols * kRpStageK * 2;
+    std::vector<float> out(size_t(M * N), std::nanf(""));
+    std::vector<uint8_t> st(static_cast<size_t>(stage_bytes));
+    for (int64_t n0 = 0; n0 < N; n0 += kRpBlockRows) {
+        for (int64_t m0 = 0; m0 < M; m0 += cols) {
+            const int64_t tile0 = n0 / kRpTileRows;
+            // acc[warp][lane][i][j][r]
+            std::vector<float> acc(size_t(8 * 32 * 2 * kJ * 4), 0.0f);
+            auto A = [&](int w, int lane, int i, int j, int r) -> float & {
+                return acc[size_t((((w * 32 + lane) * 2 + i) * kJ + j) * 4 + r)];
+            };
+            for (int64_t kt = 0; kt < K / kRpStageK; ++kt) {
+                std::fill(st.begin(), st.end(), uint8_t(0x5A));  // stale bytes: every read byte must be copied
+                for (int i = 0; i < ST::kCodeCopies; ++i) {
+                    const int64_t src = ST::code_src(m, tile0, kt, i);
+                    for (int b = 0; b < 16; ++b) st[size_t(16 * i + b)] = src < 0 ? 0 : rp[size_t(src + b)];
+                }
+                for (int i = 0; i < ST::kMetaCopies; ++i) {
+                    const int64_t src = ST::meta_src(m, tile0, kt, i);
+                    for (int b = 0; b < 16; ++b) st[size_t(ST::kCodeBytes + 16 * i + b)] = src < 0 ? 0 : rp[size_t(src + b)];
+                }
+                uint16_t * xs = reinterpret_cast<uint16_t *>(&st[size_t(ST::kCodeBytes + ST::kMetaBytes)]);
+                for (int i = 0; i < cols * kRpXChunks; ++i) {
+                    const int64_t src = rp_x_src(m0, M, K, kt, i);
+                    for (int e = 0; e < 8; ++e) xs[x_chunk_offset(i / kRpXChunks, i % kRpXChunks) + e] = src < 0 ? 0 : xbf[size_t(src + e)];
+                }
+                for (int w = 0; w < 8; ++w) {
+                    const int wn = w & 3, wm = w >> 2;
+                    uint32_t unit[32][2][2][4];
+                    for (int lane = 0; lane < 32; ++lane) {
+                        for (int i = 0; i < 2; ++i) {
+                            for (int u = 0; u < S::kStageUnits; ++u) std::memcpy(unit[lane][i][u], &st[size_t(ST::unit_at(2 * wn + i, u, lane))], 16);
+                        }
+                    }
+                    RpScale sc[32][2][2];
+                    for (int s16 = 0; s16 < kRpStageK / 16; ++s16) {
+                        const int64_t k = kt * kRpStageK + 16 * s16;
+                        uint32_t af[2][32][4];
+                        for (int lane = 0; lane < 32; ++lane) {
+                            if ((s16 & 1) == 0) {
+                                for (int i = 0; i < 2; ++i) {
+                                    for (int h = 0; h < 2; ++h) sc[lane][i][h] = R::scale(&st[size_t(ST::meta_at(2 * wn + i, s16, (lane >> 2) + 8 * h))], rp_sub<R>(k));
+                                }
+                            }
+                            const int u = s16 / S::kUnitSteps, su = s16 % S::kUnitSteps;
+                            for (int i = 0; i < 2; ++i) {
+                                for (int r = 0; r < 4; ++r) af[i][lane][r] = rp_a_reg<R>(unit[lane][i][u], su, r, sc[lane][i][0], sc[lane][i][1]);
+                            }
+                        }
+                        for (int j = 0; j < kJ; j += 2) {
+                            // ldmatrix.x4: lane L receives word L % 4 of row L / 4 of matrix q, whose
+                            // row address lane 8 q + L / 4 supplied.
+                            uint32_t b[32][4];
+                            for (int lane = 0; lane < 32; ++lane) {
+                                for (int q = 0; q < 4; ++q) {
+                                    const int addr = ldmatrix_b_offset(8 * q + (lane >> 2), wm * warp_m, j, s16) + 2 * (lane & 3);
+                                    b[lane][q] = uint32_t(xs[addr]) | (uint32_t(xs[addr + 1]) << 16);
+                                }
+                            }
+                            for (int i = 0; i < 2; ++i) {
+                                for (int jj = 0; jj < 2; ++jj) {
+                                    float c[32][4];
+                                    uint32_t bj[32][2];
+                                    for (int lane = 0; lane < 32; ++lane) {
+                                        for (int r = 0; r < 4; ++r) c[lane][r] = A(w, lane, i, j + jj, r);
+                                        bj[lane][0] = b[lane][2 * jj];
+                                        bj[lane][1] = b[lane][2 * jj + 1];
+                                    }
+                                    mma_host(c, af[i], bj);
+                                    for (int lane = 0; lane < 32; ++lane) {
+                                        for (int r = 0; r < 4; ++r) A(w, lane, i, j + jj, r) = c[lane][r];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (int w = 0; w < 8; ++w) {
+                const int wn = w & 3, wm = w >> 2;
+                for (int lane = 0; lane < 32; ++lane) {
+                    for (int i = 0; i < 2; ++i) {
+                        for (int j = 0; j < kJ; ++j) {
+                            for (int r = 0; r < 4; ++r) {
+                                const int64_t n = n0 + rp_c_row(wn, i, lane, r), mm = m0 + rp_c_col(warp_m, wm, j, lane, r);
+                                if (n < N && mm < M) {
+                                    REQUIRE(std::isnan(out[size_t(mm * N + n)]));  // each output written once
+                                    out[size_t(mm * N + n)] = A(w, lane, i, j, r);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out;
+}
+
+template <typename R>
+void check_replay(Type type, int64_t K, int64_t N, int64_t M, int warp_m, uint64_t seed) {
+    INFO(quant::traits(type).name << " K " << K << " N " << N << " M " << M << " warp_m " << warp_m);
+    const int64_t row_stride = (K / R::kQK) * R::kBytes;
+    std::vector<uint8_t> q(size_t(N * row_stride));
+    quant::random_blocks(type, q.data(), q.size(), seed, 0.05f);
+    const std::vector<float> w = reference<R>(type, q, K, N, row_stride);
+    const RpMatrix m = rp_matrix<R>(K, N);
+    const std::vector<uint8_t> rp = repack<R>(q, N, row_stride, m, 0xAB);
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<uint16_t> xbf(size_t(M * K));
+    for (uint16_t & v : xbf) v = quant::fp32_to_bf16(dist(rng));
+    const std::vector<float> got = replay_kernel<R>(rp, m, xbf, M, warp_m);
+    // Reference: the same bf16 operands, summed in double.
+    double max_ref = 0, max_err = 0;
+    for (int64_t mm = 0; mm < M; ++mm) {
+        for (int64_t n = 0; n < N; ++n) {
+            double s = 0;
+            for (int64_t k = 0; k < K; ++k) {
+                s += double(quant::bf16_to_fp32(quant::fp32_to_bf16(w[size_t(n * K + k)]))) * double(quant::bf16_to_fp32(xbf[size_t(mm * K + k)]));
+            }
+            const float g = got[size_t(mm * N + n)];
+            REQUIRE(!std::isnan(g));
+            max_ref = std::max(max_ref, std::fabs(s));
+            max_err = std::max(max_err, std::fabs(double(g) - s));
+        }
+    }
+    CHECK(max_err <= 1e-5 * max_ref);
+}
+
+}  // namespace
+
+// The whole kernel's offsets, replayed: two 128-row blocks (the second partial), partial column
+// tiles at both column tilings, several stages (several K blocks for Q4_0 / Q8_0, several stages
+// per block for Q4_K / QT4), against the f64 product of the same bf16 operands.
+TEST_CASE("cuda repack: kernel 1 replayed on the host (stage copies, fragments, ldmatrix, mma, outputs) equals the product", "[unit]") {
+    for (int warp_m : {32, 64}) {
+        const int64_t M = warp_m == 32 ? 41 : 133;
+        check_replay<RpQ4_0>(Type::Q4_0, 192, 150, M, warp_m, 21);
+        check_replay<RpQ8_0>(Type::Q8_0, 128, 150, M, warp_m, 22);
+        check_replay<RpQ4_K>(Type::Q4_K, 512, 150, M, warp_m, 23);
+        check_replay<RpQT4>(Type::QT4, 512, 150, M, warp_m, 24);
     }
 }
