@@ -45,6 +45,8 @@
 
 #include <cuda_bf16.h>
 
+#include <atomic>
+
 #include "backends/cuda/ops/common.cuh"
 #include "backends/cuda/ops/mma_layout.h"
 
@@ -353,6 +355,26 @@ __global__ void k_x_to_bf16(const char * x, int64_t nb1, int64_t nb2, int64_t nb
     }
 }
 
+// Kernel 1 at one column tiling. The dynamic shared-memory limit is raised once per device (the
+// first, uncaptured run of a node does it, so no attribute call happens inside a graph capture); a
+// failure there shows as the launch error.
+template <typename R, int kWarpM>
+void launch_rp_tiles(const char * rp, const __nv_bfloat16 * xbf, const TDesc & dst, const RpArgs & a, unsigned rows,
+                     unsigned batches, cudaStream_t stream) {
+    using KS = RpKernelShape<R, kWarpM>;
+    constexpr int kMaxDevices = 64;
+    static std::atomic<bool> raised[kMaxDevices];
+    int dev = 0;
+    const bool known = cudaGetDevice(&dev) == cudaSuccess && dev >= 0 && dev < kMaxDevices;
+    if (!known || !raised[dev].load()) {
+        const cudaError_t err =
+            cudaFuncSetAttribute(k_mul_mat_mma_rp<R, kWarpM>, cudaFuncAttributeMaxDynamicSharedMemorySize, KS::kSmemBytes);
+        if (known && err == cudaSuccess) raised[dev].store(true);
+    }
+    const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches);
+    k_mul_mat_mma_rp<R, kWarpM><<<grid, kRpThreads, KS::kSmemBytes, stream>>>(rp, xbf, dst, a);
+}
+
 // Launches kernel 1 for M > 8 columns: `rp` the repacked weights, `xbf` scratch for
 // M * K * B2 * B3 bf16 (256-byte aligned). x: f32 activations with the given byte strides.
 template <typename R>
@@ -373,19 +395,9 @@ void launch_mul_mat_mma_rp(const char * rp, const char * x, int64_t x_nb1, int64
     k_x_to_bf16<<<grid_for(count, 256), 256, 0, stream>>>(x, x_nb1, x_nb2, x_nb3, a.K, a.M, B2, count, xbf);
     const unsigned rows = unsigned((a.N + kRpBlockRows - 1) / kRpBlockRows), batches = unsigned(B2 * B3);
     if (a.M <= 64) {
-        using KS = RpKernelShape<R, 32>;
-        static const bool attr = cudaFuncSetAttribute(k_mul_mat_mma_rp<R, 32>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                      KS::kSmemBytes) == cudaSuccess;
-        (void)attr;  // a failure shows as the launch error below
-        const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches);
-        k_mul_mat_mma_rp<R, 32><<<grid, kRpThreads, KS::kSmemBytes, stream>>>(rp, xbf, dst, a);
+        launch_rp_tiles<R, 32>(rp, xbf, dst, a, rows, batches, stream);
     } else {
-        using KS = RpKernelShape<R, 64>;
-        static const bool attr = cudaFuncSetAttribute(k_mul_mat_mma_rp<R, 64>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                      KS::kSmemBytes) == cudaSuccess;
-        (void)attr;
-        const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches);
-        k_mul_mat_mma_rp<R, 64><<<grid, kRpThreads, KS::kSmemBytes, stream>>>(rp, xbf, dst, a);
+        launch_rp_tiles<R, 64>(rp, xbf, dst, a, rows, batches, stream);
     }
 }
 
