@@ -1,7 +1,7 @@
 // backends/cuda/ops/common.cuh — device-only helpers shared by the op families: warp and block
 // reductions, the data-error word, the shared-memory Hadamard butterflies of QT4. The per-type
 // decoders, the kpos rule and the Q8_0 encoder are host+device code in decoders.h (so a host test,
-// tests/backends/cuda/test_cuda_decoders.cpp, checks them against quant/ without a GPU).
+// tests/backends/cuda/host/test_cuda_decoders.cpp, checks them against quant/ without a GPU).
 #pragma once
 
 #include <cstdint>

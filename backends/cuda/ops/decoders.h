@@ -2,7 +2,7 @@
 // GPU: one decoder per weight type, the mat-vec units (QT4, QT3, QT2, Q4_K, Q4_0, Q8_0), the kpos
 // visibility rule, Q8_0 encoding, QT4's signs.
 // Compiled by nvcc for the kernels (QUANTA_HD = __host__ __device__) and by the C++ compiler for
-// tests/backends/cuda/test_cuda_decoders.cpp, which holds them to quant/'s reference codecs.
+// tests/backends/cuda/host/test_cuda_decoders.cpp, which holds them to quant/'s reference codecs.
 //
 // Decoders. Every block type is read in chunks of 32 consecutive elements (every block size here
 // is a multiple of 32): D::chunk(block, c, w) writes elements [32c, 32c + 32) of the block into
@@ -319,7 +319,8 @@ constexpr uint32_t kQT2Grid = uint32_t(pack_levels(quant::kQT2Levels, 4));
 QUANTA_HD inline int qt3_level(int q) { return int(int8_t(uint8_t(kQT3Grid >> (8 * q)))); }
 QUANTA_HD inline int qt2_level(int q) { return int(int8_t(uint8_t(kQT2Grid >> (8 * q)))); }
 
-// Little-endian 32-bit word from 4 bytes at any alignment (the host is little-endian, as CUDA is).
+// The little-endian 32-bit word of 4 bytes at any alignment (byte k -> bits 8k..8k+7, the order of
+// QT3's qh bits), whatever the host's byte order; the device's own 32-bit loads are little-endian.
 QUANTA_HD inline uint32_t le32_bytes(const uint8_t * p) {
     return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
 }
@@ -417,7 +418,8 @@ struct DecQT2 {
 // 16, both multiples of 16: the activations are read as float4).
 // Every weight is computed exactly as the chunk decoders above compute it (the same quant/
 // helpers, the same operations), so each unit is bit-exact to quant/'s reference
-// (tests/backends/cuda/test_cuda_decoders.cpp checks every element of random blocks on the host).
+// (tests/backends/cuda/host/test_cuda_decoders.cpp checks every element of random blocks on the
+// host).
 // The per-sub-block scales are read with quant/'s helpers straight from the block (a few bytes
 // that the 8..16 lanes sharing a block read from the same L1 line).
 

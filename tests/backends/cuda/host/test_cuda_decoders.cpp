@@ -1,5 +1,6 @@
-// tests/backends/cuda/test_cuda_decoders.cpp — the host+device helpers of the CUDA kernels
+// tests/backends/cuda/host/test_cuda_decoders.cpp — the host+device helpers of the CUDA kernels
 // (backends/cuda/ops/decoders.h), compiled here for the host, against quant/'s reference codecs.
+// Label unit: built and run in every build, with or without QUANTA_CUDA (it links quant/ only).
 // Needs no GPU: it checks the block decoders every mul_mat / get_rows kernel uses (QT4 / QT3 / QT2
 // also on random valid blocks of every bit pattern, with their get_rows element decoders), the Q8_0
 // encoder of copy / set_rows, QT4's sign table and the kpos visibility rule, so a wrong bit offset
