@@ -27,7 +27,7 @@ namespace {
 
 // The reference weights [N][K] of a random matrix of R's blocks: quant/'s dequantize_row, except
 // QT4, whose rotated-domain values come from decoders.h DecQT4 (itself held to quant/ by
-// tests/backends/cuda/test_cuda_decoders.cpp).
+// tests/backends/cuda/host/test_cuda_decoders.cpp).
 template <typename R>
 std::vector<float> reference(Type type, const std::vector<uint8_t> & q, int64_t K, int64_t N, int64_t row_stride) {
     std::vector<float> ref(size_t(N * K));
