@@ -2,7 +2,8 @@
 //
 // Prompts (16+ queries) with head_dim = hd_v = 64 / 128 / 256 and an F16 or Q8_0 cache go to the
 // tensor-core prefill kernel instead (ops/flash_prefill.cu, flash_attention.h prefill_applies;
-// QUANTA_CUDA_FLASH=0 keeps them here). Everything else, decode included, takes this kernel.
+// QUANTA_CUDA_FLASH=0 keeps them here); when it splits the cache, its records go through phase 2
+// below. Everything else, decode included, takes this kernel.
 //
 // Algorithm (no tensor cores). Phase 1: one block of kThreads threads per (head, query, split);
 // split s covers keys [s * per_split, (s+1) * per_split) of the cache. The block walks its keys in
@@ -248,7 +249,11 @@ AttnArgs attn_args(const BoundNode & n, int sm_count) {
 }
 
 size_t s_attention(const BoundNode & n, int sm_count) {
-    if (flash::prefill_applies(n)) return 0;
+    if (flash::prefill_applies(n)) {  // split records only when the prefill kernel splits the cache
+        const flash::PrefillSplit sp = flash::prefill_split(n, sm_count);
+        return sp.n_split > 1 ? size_t(sp.n_split * n.src[0].ne[2] * n.src[0].ne[1] * (n.src[2].ne[0] + 2)) * sizeof(float)
+                              : 0;
+    }
     const AttnArgs a = attn_args(n, sm_count);
     return size_t(a.n_split * a.n_q * a.n_head * (a.hd_v + 2)) * sizeof(float);
 }
@@ -271,7 +276,14 @@ bool vec_scores(const BoundNode & n) {
 template <Type T>
 void l_attention(const BoundNode & n, const LaunchCtx & ctx) {
     if (flash::prefill_applies(n)) {
-        flash::launch_prefill(n, ctx);
+        const flash::PrefillSplit sp = flash::prefill_split(n, ctx.sm_count);
+        float * part = reinterpret_cast<float *>(ctx.scratch);
+        flash::launch_prefill(n, ctx, sp, part);
+        if (sp.n_split > 1) {  // the same records as phase 1 below: phase 2 merges them
+            AttnArgs a = attn_args(n, ctx.sm_count);
+            a.n_split = sp.n_split;
+            k_attn_combine<<<dim3(unsigned(a.n_head), unsigned(a.n_q)), kThreads, 0, ctx.stream>>>(part, tdesc(n.dst), a);
+        }
         return;
     }
     const AttnArgs a = attn_args(n, ctx.sm_count);

@@ -57,6 +57,31 @@ inline bool prefill_shape_fits(int64_t hd, int64_t hd_v, int64_t n_q, Type kv) {
            (kv == Type::F16 || kv == Type::Q8_0);
 }
 
+// Split over the KV cache, as the decode kernel does, when (query tiles x heads) blocks would leave
+// SMs idle (a short prompt over a long cache): enough splits for two blocks per SM, each at least
+// kMinSplitKeys keys (whole key tiles), at most kMaxSplits. Split s walks key tiles
+// [s * tiles_per_split, (s + 1) * tiles_per_split); n_split = 1 writes the output directly, more
+// write (O, m, l) records that attention.cu's combine kernel merges.
+constexpr int64_t kMinSplitKeys = 256;
+constexpr int64_t kMaxSplits = 64;
+struct PrefillSplit {
+    int64_t tiles_per_split, n_split;
+};
+inline PrefillSplit prefill_split(int64_t hd, int64_t n_q, int64_t n_head, int64_t n_kv, int sm_count) {
+    const int64_t bk = key_tile(int(hd));
+    const int64_t n_tiles = (n_kv + bk - 1) / bk;
+    const int64_t blocks = (n_q + kQueryTile - 1) / kQueryTile * n_head;
+    int64_t want = (2 * int64_t(sm_count) + blocks - 1) / blocks;
+    const int64_t most = n_tiles / ((kMinSplitKeys + bk - 1) / bk);  // splits of >= kMinSplitKeys keys
+    if (want > most) want = most;
+    if (want > kMaxSplits) want = kMaxSplits;
+    if (want < 1) want = 1;
+    PrefillSplit sp;
+    sp.tiles_per_split = n_tiles < 1 ? 1 : (n_tiles + want - 1) / want;
+    sp.n_split = n_tiles < 1 ? 1 : (n_tiles + sp.tiles_per_split - 1) / sp.tiles_per_split;
+    return sp;
+}
+
 // Can key position kp be visible to ANY query with a position in [pmin, pmax]? (key_visible of
 // decoders.h, relaxed over the range: true whenever some pq in [pmin, pmax] sees kp, so a key for
 // which it is false is invisible to every query of the tile and is neither read nor scored.)
@@ -123,7 +148,11 @@ QUANTA_HD constexpr int ldsm_out_dim(int lane, int reg) { return (lane >> 2) + 8
 // output rows, K / V rows 16-byte aligned (F16, for cp.async) or 2-byte aligned (Q8_0 blocks), and
 // QUANTA_CUDA_FLASH is not "0" (which keeps every attention on the split-KV kernel, to A/B them).
 bool prefill_applies(const core::BoundNode & n);
-// Launches it on ctx.stream (no scratch memory). Precondition: prefill_applies(n).
-void launch_prefill(const core::BoundNode & n, const LaunchCtx & ctx);
+// The node's split (prefill_split of its shapes).
+PrefillSplit prefill_split(const core::BoundNode & n, int sm_count);
+// Launches it on ctx.stream. Precondition: prefill_applies(n). With sp.n_split > 1 it writes
+// [n_split][n_q][n_head] records of (hd accumulators, m, l) to `part` instead of the output, for
+// attention.cu's combine kernel; with 1 it writes the output and `part` is unused.
+void launch_prefill(const core::BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float * part);
 
 }  // namespace quanta::backends::cuda::flash

@@ -24,6 +24,9 @@
 // (empty slot, future or out-of-window position) is staged as zeros, so unwritten cache memory
 // (possibly NaN) never meets a zero probability.
 // GQA: head h reads kv head h / (n_head / n_head_kv).
+// Few blocks (a short prompt over a long cache): the key tiles are split over blockIdx.z
+// (flash_attention.h prefill_split), each split writes its unnormalised O with its m and l, and
+// attention.cu's phase-2 kernel of the decode path merges them.
 //
 // Precision: f16 operands, not bf16. An F16 cache is then exact in shared memory (bf16 would round
 // every key and value to 8 bits), P in [0, 1] keeps 11 bits, and the Q8_0 cache's d * q rounds by
@@ -50,10 +53,12 @@ namespace {
 constexpr int kMaxDevices = 64;
 
 struct PrefillArgs {
-    int64_t n_q, n_kv, group;
+    int64_t n_q, n_kv, group, n_head;
     float scale, softcap;
     int64_t window;
     bool causal;
+    int64_t tiles_per_split;  // blockIdx.z = split s walks key tiles [s * tiles_per_split, + tiles_per_split)
+    float * part;             // nullptr: write the output; else (O, m, l) records per split (attention.cu)
 };
 
 // Stages key tile `tile` of K or V (rows hk of src) into dst[BK][ST] as f16. Slots that are past
@@ -152,9 +157,13 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
 
     // ---- live key tiles -----------------------------------------------------------------------
     const int64_t n_tiles = (a.n_kv + BK - 1) / BK;
-    int64_t tile_end = n_tiles;
-    int64_t tile = 0;
+    const int64_t s0 = int64_t(blockIdx.z) * a.tiles_per_split;  // this split's key tiles [s0, s1)
+    const int64_t s1 = s0 + a.tiles_per_split < n_tiles ? s0 + a.tiles_per_split : n_tiles;
+    int64_t tile = 0, tile_end = n_tiles;
     if (!has_kpos) live_tiles(pmin, pmax, a.n_kv, a.causal, a.window, BK, tile, tile_end);
+    tile = tile > s0 ? tile : s0;
+    tile_end = tile_end < s1 ? tile_end : s1;
+    if (tile > tile_end) tile = tile_end;
     // The first live tile at or after `from` (tile_end if none). With kpos it reads each candidate
     // tile's kpos into kp_sh (left holding the returned tile's); block-uniform, every thread calls it.
     auto next_live = [&](int64_t from) -> int64_t {
@@ -298,9 +307,30 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
     l0 += __shfl_xor_sync(0xFFFFFFFFu, l0, 2);
     l1 += __shfl_xor_sync(0xFFFFFFFFu, l1, 1);
     l1 += __shfl_xor_sync(0xFFFFFFFFu, l1, 2);
-    const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
-    float * out0 = row0 < n_rows ? reinterpret_cast<float *>(d.p + h * d.nb[1] + (i0 + row0) * d.nb[2]) : nullptr;
-    float * out1 = row1 < n_rows ? reinterpret_cast<float *>(d.p + h * d.nb[1] + (i0 + row1) * d.nb[2]) : nullptr;
+    float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+    float * out0 = nullptr, * out1 = nullptr;
+    if (a.part) {
+        // A split's record, as attention.cu's combine kernel reads it: O unnormalised, then m, l.
+        constexpr int64_t kRec = HD + 2;
+        const int64_t base = (int64_t(blockIdx.z) * a.n_q + i0) * a.n_head + h;
+        if (row0 < n_rows) out0 = a.part + (base + int64_t(row0) * a.n_head) * kRec;
+        if (row1 < n_rows) out1 = a.part + (base + int64_t(row1) * a.n_head) * kRec;
+        if ((lane & 3) == 0) {
+            if (out0) {
+                out0[HD] = m0;
+                out0[HD + 1] = l0;
+            }
+            if (out1) {
+                out1[HD] = m1;
+                out1[HD + 1] = l1;
+            }
+        }
+        inv0 = 1.0f;
+        inv1 = 1.0f;
+    } else {
+        if (row0 < n_rows) out0 = reinterpret_cast<float *>(d.p + h * d.nb[1] + (i0 + row0) * d.nb[2]);
+        if (row1 < n_rows) out1 = reinterpret_cast<float *>(d.p + h * d.nb[1] + (i0 + row1) * d.nb[2]);
+    }
 #pragma unroll
     for (int n = 0; n < kTilesO; ++n) {
         const int col = 8 * n + frag_c_col(lane, 0);
@@ -329,12 +359,15 @@ bool aligned(const BoundTensor & t, int64_t bytes) {
 }
 
 template <int HD, Type KV>
-void launch(const BoundNode & n, const LaunchCtx & ctx) {
+void launch(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float * part) {
     const core::AttentionParams & p = n.node->params<core::AttentionParams>();
     PrefillArgs a{};
     a.n_q = n.src[0].ne[2];
     a.n_kv = n.src[1].ne[2];
     a.group = n.src[0].ne[1] / n.src[1].ne[1];
+    a.n_head = n.src[0].ne[1];
+    a.tiles_per_split = sp.tiles_per_split;
+    a.part = sp.n_split > 1 ? part : nullptr;
     a.scale = p.scale;
     a.softcap = p.softcap;
     a.window = p.window;
@@ -350,18 +383,18 @@ void launch(const BoundNode & n, const LaunchCtx & ctx) {
             cudaFuncSetAttribute(k_flash_prefill<HD, KV>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
         if (known && err == cudaSuccess) raised[dev].store(true);
     }
-    const dim3 grid(unsigned((a.n_q + kQueryTile - 1) / kQueryTile), unsigned(n.src[0].ne[1]));
+    const dim3 grid(unsigned((a.n_q + kQueryTile - 1) / kQueryTile), unsigned(a.n_head), unsigned(sp.n_split));
     k_flash_prefill<HD, KV><<<grid, kWarps * 32, bytes, ctx.stream>>>(
         tdesc(n.src[0]), tdesc(n.src[1]), tdesc(n.src[2]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[3])),
         kpos_ptr(n, 4), tdesc(n.dst), a);
 }
 
 template <Type KV>
-void launch_hd(const BoundNode & n, const LaunchCtx & ctx) {
+void launch_hd(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float * part) {
     switch (n.src[0].ne[0]) {
-        case 64: launch<64, KV>(n, ctx); break;
-        case 128: launch<128, KV>(n, ctx); break;
-        default: launch<256, KV>(n, ctx); break;
+        case 64: launch<64, KV>(n, ctx, sp, part); break;
+        case 128: launch<128, KV>(n, ctx, sp, part); break;
+        default: launch<256, KV>(n, ctx, sp, part); break;
     }
 }
 
@@ -379,9 +412,13 @@ bool prefill_applies(const BoundNode & n) {
     return aligned(k, kv_align) && aligned(v, kv_align);
 }
 
-void launch_prefill(const BoundNode & n, const LaunchCtx & ctx) {
-    if (n.src[1].type == Type::F16) launch_hd<Type::F16>(n, ctx);
-    else launch_hd<Type::Q8_0>(n, ctx);
+PrefillSplit prefill_split(const BoundNode & n, int sm_count) {
+    return prefill_split(n.src[0].ne[0], n.src[0].ne[2], n.src[0].ne[1], n.src[1].ne[2], sm_count);
+}
+
+void launch_prefill(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float * part) {
+    if (n.src[1].type == Type::F16) launch_hd<Type::F16>(n, ctx, sp, part);
+    else launch_hd<Type::Q8_0>(n, ctx, sp, part);
 }
 
 }  // namespace quanta::backends::cuda::flash

@@ -515,7 +515,7 @@ TEST_CASE("cuda: attention over misaligned F16 K/V views falls back and matches 
 }
 
 // The tensor-core prefill kernel (ops/flash_prefill.cu) against the CPU: head dims 64/128/256,
-// 16..130 queries (partial 64-query tiles), 16..590 keys (partial key tiles), F16 and Q8_0 caches,
+// 16..130 queries (partial 64-query tiles), 16..1500 keys (partial key tiles, KV splits), F16 and Q8_0 caches,
 // GQA groups 1/2/4, causal and not, sliding window, soft-cap, kpos ring buffers with empty slots,
 // queries out of order and queries that see no key (zeros). Tolerance: the F16 cache is exact in
 // f16; the scaled query and each probability are rounded to f16 (2^-11 relative), about 1e-3 of a
@@ -530,8 +530,10 @@ TEST_CASE("cuda: flash prefill attention (head dims 64/128/256, 16..130 queries,
                 for (int variant = 0; variant < 4; ++variant) {
                     const int64_t group = variant == 0 ? 1 : variant == 2 ? 4 : 2;
                     const int64_t nkh = 2, nh = nkh * group;
-                    const int64_t nkv_choices[3] = {nq, nq + 83, 3 * nq + 200};
-                    const int64_t nkv = nkv_choices[seed % 3];
+                    // 1500 keys: the kernel splits the cache (several splits for 1-2 query tiles of
+                    // 2..8 heads on any GPU with 8+ SMs), merged by the decode path's phase 2.
+                    const int64_t nkv_choices[4] = {nq, nq + 83, 3 * nq + 200, 1500};
+                    const int64_t nkv = nkv_choices[(seed + seed / 4) % 4];  // rotates against the variant
                     core::AttentionParams p;
                     p.scale = 1.0f / std::sqrt(float(hd));
                     p.causal = variant != 2;

@@ -172,3 +172,32 @@ TEST_CASE("cuda flash: shapes that take the prefill kernel, and its shared memor
         CHECK(key_tile(hd) <= kWarps * 32);          // one thread per key reads the tile's kpos
     }
 }
+
+TEST_CASE("cuda flash: the KV split covers every key tile once, in whole splits of >= 256 keys", "[cuda]") {
+    for (int64_t hd : {64, 128, 256}) {
+        for (int64_t n_q : {16, 64, 65, 512}) {
+            for (int64_t n_head : {1, 4, 32}) {
+                for (int64_t n_kv : {1, 16, 255, 256, 600, 2100, 8192, 131072}) {
+                    for (int sm : {1, 108, 132}) {
+                        const PrefillSplit sp = prefill_split(hd, n_q, n_head, n_kv, sm);
+                        const int64_t bk = key_tile(int(hd)), n_tiles = (n_kv + bk - 1) / bk;
+                        const int64_t blocks = (n_q + kQueryTile - 1) / kQueryTile * n_head;
+                        INFO("hd " << hd << " n_q " << n_q << " n_head " << n_head << " n_kv " << n_kv << " sm " << sm
+                                   << " split " << sp.n_split << " x " << sp.tiles_per_split);
+                        REQUIRE(sp.n_split >= 1);
+                        CHECK(sp.n_split <= kMaxSplits);
+                        CHECK(sp.n_split * sp.tiles_per_split >= n_tiles);        // every tile in a split
+                        CHECK((sp.n_split - 1) * sp.tiles_per_split < n_tiles);   // no empty split
+                        if (sp.n_split > 1) {
+                            CHECK(sp.tiles_per_split * bk >= kMinSplitKeys);
+                            CHECK(blocks < 2 * sm);  // split only when the blocks alone leave SMs idle
+                        }
+                        if (blocks >= 2 * sm) CHECK(sp.n_split == 1);
+                    }
+                }
+            }
+        }
+    }
+    // A 16-query prompt over an 8K cache on 132 SMs with 8 heads: 8 blocks would idle most SMs.
+    CHECK(prefill_split(128, 16, 8, 8192, 132).n_split == 32);
+}
