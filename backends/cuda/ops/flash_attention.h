@@ -34,16 +34,20 @@ struct LaunchCtx;
 
 namespace quanta::backends::cuda::flash {
 
-constexpr int kWarps = 4;                         // warps per block
-constexpr int kRowsPerWarp = 16;                  // query rows per warp (one m16 tile)
-constexpr int kQueryTile = kWarps * kRowsPerWarp; // query rows per block
-constexpr int64_t kMinQueries = 16;               // fewer queries (decode) stay on the split-KV path
+constexpr int kWarps = 4;                          // warps per block
+constexpr int kRowsPerWarp = 16;                   // query rows per warp (one m16 tile)
+constexpr int kQueryTile = kWarps * kRowsPerWarp;  // query rows per block
+constexpr int64_t kMinQueries = 16;                // fewer queries (decode) stay on the split-KV path
 
 // Keys per shared-memory tile: 64, or 32 for head_dim 256 so Q + K + V tiles stay under the 99 KiB
 // a block may use on sm_86 / sm_89.
-QUANTA_HD constexpr int key_tile(int hd) { return hd >= 256 ? 32 : 64; }
+QUANTA_HD constexpr int key_tile(int hd) {
+    return hd >= 256 ? 32 : 64;
+}
 // Halves per shared-memory row: +8 (16 bytes) staggers the banks; rows stay 16-byte aligned.
-QUANTA_HD constexpr int smem_stride(int hd) { return hd + 8; }
+QUANTA_HD constexpr int smem_stride(int hd) {
+    return hd + 8;
+}
 // Dynamic shared memory of one block: Q, K, V tiles (f16), query positions, query row factors,
 // key-tile positions.
 constexpr size_t smem_bytes(int hd) {
@@ -57,6 +61,16 @@ inline bool prefill_shape_fits(int64_t hd, int64_t hd_v, int64_t n_q, Type kv) {
            (kv == Type::F16 || kv == Type::Q8_0);
 }
 
+// GQA rows: a block serves one kv head and 64 consecutive "rows" of the n_q x group (query, head)
+// pairs of that kv head, row R = query R / group, head hk * group + R % group, so the heads sharing
+// a kv head share every K / V tile load (group 1: rows are queries).
+QUANTA_HD inline int64_t row_query(int64_t R, int64_t group) {
+    return R / group;
+}
+QUANTA_HD inline int64_t row_head(int64_t R, int64_t group, int64_t hk) {
+    return hk * group + R % group;
+}
+
 // Split over the KV cache, as the decode kernel does, when (query tiles x heads) blocks would leave
 // SMs idle (a short prompt over a long cache): enough splits for two blocks per SM, each at least
 // kMinSplitKeys keys (whole key tiles), at most kMaxSplits. Split s walks key tiles
@@ -67,10 +81,11 @@ constexpr int64_t kMaxSplits = 64;
 struct PrefillSplit {
     int64_t tiles_per_split, n_split;
 };
-inline PrefillSplit prefill_split(int64_t hd, int64_t n_q, int64_t n_head, int64_t n_kv, int sm_count) {
+inline PrefillSplit prefill_split(int64_t hd, int64_t n_q, int64_t n_head, int64_t n_head_kv, int64_t n_kv,
+                                  int sm_count) {
     const int64_t bk = key_tile(int(hd));
     const int64_t n_tiles = (n_kv + bk - 1) / bk;
-    const int64_t blocks = (n_q + kQueryTile - 1) / kQueryTile * n_head;
+    const int64_t blocks = (n_q * (n_head / n_head_kv) + kQueryTile - 1) / kQueryTile * n_head_kv;
     int64_t want = (2 * int64_t(sm_count) + blocks - 1) / blocks;
     const int64_t most = n_tiles / ((kMinSplitKeys + bk - 1) / bk);  // splits of >= kMinSplitKeys keys
     if (want > most) want = most;
@@ -123,24 +138,44 @@ QUANTA_HD inline int q_exponent(float amax_scaled) {
 
 // ---- fragment coordinates (see the header comment) --------------------------------------------
 
-QUANTA_HD constexpr int frag_a_row(int lane, int i) { return (lane >> 2) + 8 * ((i >> 1) & 1); }
-QUANTA_HD constexpr int frag_a_col(int lane, int i) { return 2 * (lane & 3) + (i & 1) + 8 * (i >> 2); }
-QUANTA_HD constexpr int frag_b_k(int lane, int i) { return 2 * (lane & 3) + (i & 1) + 8 * (i >> 1); }
-QUANTA_HD constexpr int frag_b_n(int lane, int /*i*/) { return lane >> 2; }
-QUANTA_HD constexpr int frag_c_row(int lane, int i) { return (lane >> 2) + 8 * (i >> 1); }
-QUANTA_HD constexpr int frag_c_col(int lane, int i) { return 2 * (lane & 3) + (i & 1); }
+QUANTA_HD constexpr int frag_a_row(int lane, int i) {
+    return (lane >> 2) + 8 * ((i >> 1) & 1);
+}
+QUANTA_HD constexpr int frag_a_col(int lane, int i) {
+    return 2 * (lane & 3) + (i & 1) + 8 * (i >> 2);
+}
+QUANTA_HD constexpr int frag_b_k(int lane, int i) {
+    return 2 * (lane & 3) + (i & 1) + 8 * (i >> 1);
+}
+QUANTA_HD constexpr int frag_b_n(int lane, int /*i*/) {
+    return lane >> 2;
+}
+QUANTA_HD constexpr int frag_c_row(int lane, int i) {
+    return (lane >> 2) + 8 * (i >> 1);
+}
+QUANTA_HD constexpr int frag_c_col(int lane, int i) {
+    return 2 * (lane & 3) + (i & 1);
+}
 
 // P V's B operand from the V tile (rows = keys, columns = dims) by one ldmatrix.x4.trans: lane l
 // addresses key row ldsm_v_key(l) and dim column ldsm_v_dim(l) of the 16 keys x 16 dims it loads.
 // Matrices: 0 = keys 0..7 dims 0..7, 1 = keys 8..15 dims 0..7, 2 = keys 0..7 dims 8..15,
 // 3 = keys 8..15 dims 8..15; so registers {0, 1} are the B fragment of dims 0..7 and {2, 3} that of
 // dims 8..15 (b_i in register i >> 1 of the pair).
-QUANTA_HD constexpr int ldsm_v_key(int lane) { return (lane & 7) + 8 * ((lane >> 3) & 1); }
-QUANTA_HD constexpr int ldsm_v_dim(int lane) { return 8 * (lane >> 4); }
+QUANTA_HD constexpr int ldsm_v_key(int lane) {
+    return (lane & 7) + 8 * ((lane >> 3) & 1);
+}
+QUANTA_HD constexpr int ldsm_v_dim(int lane) {
+    return 8 * (lane >> 4);
+}
 // What .trans delivers: lane's register `reg`, half `h` (0 = low) holds matrix reg's element
 // [2 t + h][g], i.e. key ldsm_out_key(lane, reg, h) and dim ldsm_out_dim(lane, reg) of the 16 x 16.
-QUANTA_HD constexpr int ldsm_out_key(int lane, int reg, int h) { return 2 * (lane & 3) + h + 8 * (reg & 1); }
-QUANTA_HD constexpr int ldsm_out_dim(int lane, int reg) { return (lane >> 2) + 8 * (reg >> 1); }
+QUANTA_HD constexpr int ldsm_out_key(int lane, int reg, int h) {
+    return 2 * (lane & 3) + h + 8 * (reg & 1);
+}
+QUANTA_HD constexpr int ldsm_out_dim(int lane, int reg) {
+    return (lane >> 2) + 8 * (reg >> 1);
+}
 
 // ---- the kernel's entry points (ops/flash_prefill.cu), called by ops/attention.cu ----------------
 

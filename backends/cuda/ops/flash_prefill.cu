@@ -3,7 +3,9 @@
 // F16 or Q8_0 KV cache (flash_attention.h prefill_applies); everything else keeps the split-KV
 // kernel there.
 //
-// Algorithm. One block of 4 warps per (tile of 64 queries, head); warp w owns query rows
+// Algorithm. One block of 4 warps per (tile of 64 rows, kv head), a row being one (query, head)
+// pair of the heads that share the kv head (GQA: row R = query R / group, head hk * group +
+// R % group), so a K / V tile loaded once serves every head of the group; warp w owns rows
 // 16 w .. 16 w + 15 of the tile, so every softmax row lives in one warp (4 lanes per row). The Q
 // tile goes to shared memory once, as f16. Key tiles of BK = 64 keys (32 for head_dim 256) stream
 // through one K and one V buffer in shared memory, interleaved so a load always overlaps compute:
@@ -23,7 +25,7 @@
 // tile's kpos values are read and tested). Inside a live tile a key no query of the tile can see
 // (empty slot, future or out-of-window position) is staged as zeros, so unwritten cache memory
 // (possibly NaN) never meets a zero probability.
-// GQA: head h reads kv head h / (n_head / n_head_kv).
+// GQA: head h reads kv head h / (n_head / n_head_kv), and shares the block with the group's heads.
 // Few blocks (a short prompt over a long cache): the key tiles are split over blockIdx.z
 // (flash_attention.h prefill_split), each split writes its unnormalised O with its m and l, and
 // attention.cu's phase-2 kernel of the decode path merges them.
@@ -66,8 +68,9 @@ struct PrefillArgs {
 // key positions when kpos is given. F16: queued as cp.async (commit + wait by the caller); Q8_0:
 // decoded and stored now.
 template <int HD, Type KV>
-__device__ __forceinline__ void stage_tile(const TDesc & src, int64_t hk, int64_t tile, __half * dst, const int32_t * kp_sh,
-                                           bool has_kpos, int64_t pmin, int64_t pmax, const PrefillArgs & a) {
+__device__ __forceinline__ void stage_tile(const TDesc & src, int64_t hk, int64_t tile, __half * dst,
+                                           const int32_t * kp_sh, bool has_kpos, int64_t pmin, int64_t pmax,
+                                           const PrefillArgs & a) {
     constexpr int BK = key_tile(HD), ST = smem_stride(HD);
     const int tid = threadIdx.x;
     const int64_t j0 = tile * BK;
@@ -96,7 +99,8 @@ __device__ __forceinline__ void stage_tile(const TDesc & src, int64_t hk, int64_
                 const quant::BlockQ8_0 * blk = reinterpret_cast<const quant::BlockQ8_0 *>(base + j * src.nb[2]) + b;
                 const float d = half_bits_to_float(blk->d);
 #pragma unroll
-                for (int e = 0; e < 32; e += 2) out[e / 2] = pack_half2(d * float(blk->qs[e]), d * float(blk->qs[e + 1]));
+                for (int e = 0; e < 32; e += 2)
+                    out[e / 2] = pack_half2(d * float(blk->qs[e]), d * float(blk->qs[e + 1]));
             } else {
 #pragma unroll
                 for (int e = 0; e < 16; ++e) out[e] = 0u;
@@ -106,33 +110,36 @@ __device__ __forceinline__ void stage_tile(const TDesc & src, int64_t hk, int64_
 }
 
 template <int HD, Type KV>
-__global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k, TDesc v, const int32_t * pos,
-                                                               const int32_t * kpos, TDesc d, PrefillArgs a) {
+__global__ void __launch_bounds__(kWarps * 32)
+    k_flash_prefill(TDesc q, TDesc k, TDesc v, const int32_t * pos, const int32_t * kpos, TDesc d, PrefillArgs a) {
     constexpr int BK = key_tile(HD), ST = smem_stride(HD);
-    constexpr int kTilesS = BK / 8;   // S = 16 rows x BK keys per warp: BK / 8 C tiles
-    constexpr int kTilesO = HD / 8;   // O = 16 rows x HD dims per warp
-    constexpr int kChunksP = BK / 16; // P V: BK / 16 k-steps of 16 keys
+    constexpr int kTilesS = BK / 8;    // S = 16 rows x BK keys per warp: BK / 8 C tiles
+    constexpr int kTilesO = HD / 8;    // O = 16 rows x HD dims per warp
+    constexpr int kChunksP = BK / 16;  // P V: BK / 16 k-steps of 16 keys
     extern __shared__ __align__(16) unsigned char smem[];
-    __half * qs = reinterpret_cast<__half *>(smem);  // [kQueryTile][ST]
-    __half * ks = qs + kQueryTile * ST;                 // [BK][ST]
-    __half * vs = ks + BK * ST;                         // [BK][ST]
-    int32_t * pos_sh = reinterpret_cast<int32_t *>(vs + BK * ST);  // [kQueryTile]
-    float * qmul_sh = reinterpret_cast<float *>(pos_sh + kQueryTile);  // [kQueryTile] 2^e per row
+    __half * qs = reinterpret_cast<__half *>(smem);                       // [kQueryTile][ST]
+    __half * ks = qs + kQueryTile * ST;                                   // [BK][ST]
+    __half * vs = ks + BK * ST;                                           // [BK][ST]
+    int32_t * pos_sh = reinterpret_cast<int32_t *>(vs + BK * ST);         // [kQueryTile]
+    float * qmul_sh = reinterpret_cast<float *>(pos_sh + kQueryTile);     // [kQueryTile] 2^e per row
     int32_t * kp_sh = reinterpret_cast<int32_t *>(qmul_sh + kQueryTile);  // [BK] kpos of the tile
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2;  // the lane's C-fragment row (flash_attention.h frag_c_row)
-    const int64_t i0 = int64_t(blockIdx.x) * kQueryTile, h = blockIdx.y, hk = h / a.group;
-    const int n_rows = a.n_q - i0 < kQueryTile ? int(a.n_q - i0) : kQueryTile;
+    // Rows R0 .. R0 + 63 of kv head hk's (query, head) pairs (flash_attention.h row_query / row_head).
+    const int64_t R0 = int64_t(blockIdx.x) * kQueryTile, hk = blockIdx.y, n_pairs = a.n_q * a.group;
+    const int n_rows = n_pairs - R0 < kQueryTile ? int(n_pairs - R0) : kQueryTile;
     const bool has_kpos = kpos != nullptr;
 
     // ---- the query tile: positions, and rows as f16 (q * scale * 2^-e), zeros past n_q ----------
-    if (tid < kQueryTile) pos_sh[tid] = tid < n_rows ? pos[i0 + tid] : 0;
+    if (tid < kQueryTile) pos_sh[tid] = tid < n_rows ? pos[row_query(R0 + tid, a.group)] : 0;
     for (int rr = 0; rr < kRowsPerWarp; ++rr) {
         const int row = warp * kRowsPerWarp + rr;
         __half * dst = qs + row * ST;
         if (row < n_rows) {
-            const float * src = reinterpret_cast<const float *>(q.p + h * q.nb[1] + (i0 + row) * q.nb[2]);
+            const int64_t R = R0 + row;
+            const float * src = reinterpret_cast<const float *>(q.p + row_head(R, a.group, hk) * q.nb[1] +
+                                                                row_query(R, a.group) * q.nb[2]);
             float amax = 0.0f;
             for (int c = lane; c < HD; c += 32) amax = fmaxf(amax, fabsf(src[c]));
             const int e = q_exponent(warp_max(amax) * a.scale);
@@ -206,16 +213,16 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
         for (int kc = 0; kc < HD; kc += 16) {
             uint32_t af[4];
             const __half * qa = qs + (warp * kRowsPerWarp + frag_a_row(lane, 0)) * ST + kc;
-            af[0] = half_pair(qa, frag_a_col(lane, 0));            // a0 a1: row g,     cols 2t, 2t+1
-            af[1] = half_pair(qa + 8 * ST, frag_a_col(lane, 2));   // a2 a3: row g + 8
-            af[2] = half_pair(qa, frag_a_col(lane, 4));            // a4 a5: row g,     cols 2t+8, 2t+9
-            af[3] = half_pair(qa + 8 * ST, frag_a_col(lane, 6));   // a6 a7: row g + 8
+            af[0] = half_pair(qa, frag_a_col(lane, 0));           // a0 a1: row g,     cols 2t, 2t+1
+            af[1] = half_pair(qa + 8 * ST, frag_a_col(lane, 2));  // a2 a3: row g + 8
+            af[2] = half_pair(qa, frag_a_col(lane, 4));           // a4 a5: row g,     cols 2t+8, 2t+9
+            af[3] = half_pair(qa + 8 * ST, frag_a_col(lane, 6));  // a6 a7: row g + 8
 #pragma unroll
             for (int n = 0; n < kTilesS; ++n) {
                 uint32_t bf[2];
                 const __half * kb = ks + (8 * n + frag_b_n(lane, 0)) * ST + kc;  // key 8n + g
-                bf[0] = half_pair(kb, frag_b_k(lane, 0));  // b0 b1: dims 2t, 2t+1
-                bf[1] = half_pair(kb, frag_b_k(lane, 2));  // b2 b3: dims 2t+8, 2t+9
+                bf[0] = half_pair(kb, frag_b_k(lane, 0));                        // b0 b1: dims 2t, 2t+1
+                bf[1] = half_pair(kb, frag_b_k(lane, 2));                        // b2 b3: dims 2t+8, 2t+9
                 mma_f16_16816(s[n], af, bf);
             }
         }
@@ -234,11 +241,14 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
                 const int64_t j = j0 + col;
                 const int64_t kp = has_kpos ? int64_t(kp_sh[col]) : j;
                 const int64_t pq = lo ? pq0 : pq1;
-                const bool vis = j < a.n_kv && kp >= 0 && (!a.causal || kp <= pq) && (a.window <= 0 || pq - kp < a.window);
+                const bool vis =
+                    j < a.n_kv && kp >= 0 && (!a.causal || kp <= pq) && (a.window <= 0 || pq - kp < a.window);
                 x = vis ? x : -INFINITY;
                 s[n][r] = x;
-                if (lo) mt0 = fmaxf(mt0, x);
-                else mt1 = fmaxf(mt1, x);
+                if (lo)
+                    mt0 = fmaxf(mt0, x);
+                else
+                    mt1 = fmaxf(mt1, x);
             }
         }
         mt0 = fmaxf(mt0, __shfl_xor_sync(0xFFFFFFFFu, mt0, 1));
@@ -288,7 +298,7 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
         __syncthreads();  // V(tile) is in vs; every warp is done reading ks
         if (next < tile_end) stage_tile<HD, KV>(k, hk, next, ks, kp_sh, has_kpos, pmin, pmax, a);
 
-        // O += P V: B fragments of V (key rows in vs) by ldmatrix.trans, 16 dims per instruction.
+            // O += P V: B fragments of V (key rows in vs) by ldmatrix.trans, 16 dims per instruction.
 #pragma unroll
         for (int c = 0; c < kChunksP; ++c) {
 #pragma unroll
@@ -308,13 +318,16 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
     l1 += __shfl_xor_sync(0xFFFFFFFFu, l1, 1);
     l1 += __shfl_xor_sync(0xFFFFFFFFu, l1, 2);
     float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
-    float * out0 = nullptr, * out1 = nullptr;
+    float *out0 = nullptr, *out1 = nullptr;
     if (a.part) {
         // A split's record, as attention.cu's combine kernel reads it: O unnormalised, then m, l.
         constexpr int64_t kRec = HD + 2;
-        const int64_t base = (int64_t(blockIdx.z) * a.n_q + i0) * a.n_head + h;
-        if (row0 < n_rows) out0 = a.part + (base + int64_t(row0) * a.n_head) * kRec;
-        if (row1 < n_rows) out1 = a.part + (base + int64_t(row1) * a.n_head) * kRec;
+        auto record = [&](int64_t R) {  // [split][query][head]
+            const int64_t i = row_query(R, a.group), h = row_head(R, a.group, hk);
+            return a.part + ((int64_t(blockIdx.z) * a.n_q + i) * a.n_head + h) * kRec;
+        };
+        if (row0 < n_rows) out0 = record(R0 + row0);
+        if (row1 < n_rows) out1 = record(R0 + row1);
         if ((lane & 3) == 0) {
             if (out0) {
                 out0[HD] = m0;
@@ -328,8 +341,12 @@ __global__ void __launch_bounds__(kWarps * 32) k_flash_prefill(TDesc q, TDesc k,
         inv0 = 1.0f;
         inv1 = 1.0f;
     } else {
-        if (row0 < n_rows) out0 = reinterpret_cast<float *>(d.p + h * d.nb[1] + (i0 + row0) * d.nb[2]);
-        if (row1 < n_rows) out1 = reinterpret_cast<float *>(d.p + h * d.nb[1] + (i0 + row1) * d.nb[2]);
+        auto out_row = [&](int64_t R) {
+            return reinterpret_cast<float *>(d.p + row_head(R, a.group, hk) * d.nb[1] +
+                                             row_query(R, a.group) * d.nb[2]);
+        };
+        if (row0 < n_rows) out0 = out_row(R0 + row0);
+        if (row1 < n_rows) out1 = out_row(R0 + row1);
     }
 #pragma unroll
     for (int n = 0; n < kTilesO; ++n) {
@@ -383,7 +400,8 @@ void launch(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float *
             cudaFuncSetAttribute(k_flash_prefill<HD, KV>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
         if (known && err == cudaSuccess) raised[dev].store(true);
     }
-    const dim3 grid(unsigned((a.n_q + kQueryTile - 1) / kQueryTile), unsigned(a.n_head), unsigned(sp.n_split));
+    const dim3 grid(unsigned((a.n_q * a.group + kQueryTile - 1) / kQueryTile), unsigned(n.src[1].ne[1]),
+                    unsigned(sp.n_split));
     k_flash_prefill<HD, KV><<<grid, kWarps * 32, bytes, ctx.stream>>>(
         tdesc(n.src[0]), tdesc(n.src[1]), tdesc(n.src[2]), reinterpret_cast<const int32_t *>(dev_ptr(n.src[3])),
         kpos_ptr(n, 4), tdesc(n.dst), a);
@@ -392,9 +410,15 @@ void launch(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float *
 template <Type KV>
 void launch_hd(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float * part) {
     switch (n.src[0].ne[0]) {
-        case 64: launch<64, KV>(n, ctx, sp, part); break;
-        case 128: launch<128, KV>(n, ctx, sp, part); break;
-        default: launch<256, KV>(n, ctx, sp, part); break;
+        case 64:
+            launch<64, KV>(n, ctx, sp, part);
+            break;
+        case 128:
+            launch<128, KV>(n, ctx, sp, part);
+            break;
+        default:
+            launch<256, KV>(n, ctx, sp, part);
+            break;
     }
 }
 
@@ -405,7 +429,7 @@ bool prefill_applies(const BoundNode & n) {
     const BoundTensor & k = n.src[1];
     const BoundTensor & v = n.src[2];
     if (!enabled() || !prefill_shape_fits(q.ne[0], v.ne[0], q.ne[2], k.type) || v.type != k.type) return false;
-    if (q.ne[2] > int64_t(kQueryTile) * 0x7FFFFFFF || q.ne[1] > 65535) return false;
+    if (q.ne[2] * q.ne[1] > int64_t(kQueryTile) * 0x7FFFFFFF || k.ne[1] > 65535) return false;
     if (q.nb[0] != 4 || n.dst.nb[0] != 4 || q.nb[1] % 4 != 0 || q.nb[2] % 4 != 0) return false;
     const int64_t kv_align = k.type == Type::F16 ? 16 : 2;
     if (k.type == Type::F16 && (k.nb[0] != 2 || v.nb[0] != 2)) return false;
@@ -413,12 +437,14 @@ bool prefill_applies(const BoundNode & n) {
 }
 
 PrefillSplit prefill_split(const BoundNode & n, int sm_count) {
-    return prefill_split(n.src[0].ne[0], n.src[0].ne[2], n.src[0].ne[1], n.src[1].ne[2], sm_count);
+    return prefill_split(n.src[0].ne[0], n.src[0].ne[2], n.src[0].ne[1], n.src[1].ne[1], n.src[1].ne[2], sm_count);
 }
 
 void launch_prefill(const BoundNode & n, const LaunchCtx & ctx, PrefillSplit sp, float * part) {
-    if (n.src[1].type == Type::F16) launch_hd<Type::F16>(n, ctx, sp, part);
-    else launch_hd<Type::Q8_0>(n, ctx, sp, part);
+    if (n.src[1].type == Type::F16)
+        launch_hd<Type::F16>(n, ctx, sp, part);
+    else
+        launch_hd<Type::Q8_0>(n, ctx, sp, part);
 }
 
 }  // namespace quanta::backends::cuda::flash

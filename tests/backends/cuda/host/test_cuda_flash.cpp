@@ -5,9 +5,8 @@
 // relaxation that lets whole key tiles be skipped unread (never hides a visible key), the tile range
 // without kpos, the f16 query scaling, the shared-memory budget. Whether these layouts are the
 // hardware's is for the GPU op tests (test_cuda_ops.cpp) to show.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -134,7 +133,8 @@ TEST_CASE("cuda flash: without kpos, the live slot range and key tiles are exact
         }
         for (int64_t t = std::max<int64_t>(t0, 0); t < std::min(t1, n_tiles); ++t) {
             bool any = false;  // a walked tile holds a live slot
-            for (int64_t j = t * bk; j < std::min(n_kv, t * bk + bk); ++j) any = any || key_live(j, pmin, pmax, causal, window);
+            for (int64_t j = t * bk; j < std::min(n_kv, t * bk + bk); ++j)
+                any = any || key_live(j, pmin, pmax, causal, window);
             CHECK(any);
         }
         CHECK(t1 <= n_tiles);
@@ -151,8 +151,8 @@ TEST_CASE("cuda flash: query rows are scaled by a power of two only when past 2^
         const int e = q_exponent(a);
         INFO("amax " << a << " e " << e);
         CHECK(e > 0);
-        CHECK(std::ldexp(a, -e) < 16384.0f);          // in f16 range with margin
-        CHECK(std::ldexp(a, -(e - 1)) >= 16384.0f);   // the smallest such e
+        CHECK(std::ldexp(a, -e) < 16384.0f);         // in f16 range with margin
+        CHECK(std::ldexp(a, -(e - 1)) >= 16384.0f);  // the smallest such e
     }
 }
 
@@ -160,10 +160,10 @@ TEST_CASE("cuda flash: shapes that take the prefill kernel, and its shared memor
     CHECK(prefill_shape_fits(128, 128, 16, Type::F16));
     CHECK(prefill_shape_fits(64, 64, 512, Type::Q8_0));
     CHECK(prefill_shape_fits(256, 256, 130, Type::F16));
-    CHECK_FALSE(prefill_shape_fits(128, 128, 15, Type::F16));   // decode-sized: split-KV kernel
-    CHECK_FALSE(prefill_shape_fits(80, 80, 64, Type::F16));     // other head dims
-    CHECK_FALSE(prefill_shape_fits(128, 64, 64, Type::F16));    // hd != hd_v
-    CHECK_FALSE(prefill_shape_fits(128, 128, 64, Type::F32));   // an f32 cache stays exact
+    CHECK_FALSE(prefill_shape_fits(128, 128, 15, Type::F16));  // decode-sized: split-KV kernel
+    CHECK_FALSE(prefill_shape_fits(80, 80, 64, Type::F16));    // other head dims
+    CHECK_FALSE(prefill_shape_fits(128, 64, 64, Type::F16));   // hd != hd_v
+    CHECK_FALSE(prefill_shape_fits(128, 128, 64, Type::F32));  // an f32 cache stays exact
     for (int hd : {64, 128, 256}) {
         INFO("hd " << hd);
         CHECK(smem_bytes(hd) <= size_t(99) * 1024);  // sm_86 / sm_89 per-block limit
@@ -177,27 +177,50 @@ TEST_CASE("cuda flash: the KV split covers every key tile once, in whole splits 
     for (int64_t hd : {64, 128, 256}) {
         for (int64_t n_q : {16, 64, 65, 512}) {
             for (int64_t n_head : {1, 4, 32}) {
-                for (int64_t n_kv : {1, 16, 255, 256, 600, 2100, 8192, 131072}) {
-                    for (int sm : {1, 108, 132}) {
-                        const PrefillSplit sp = prefill_split(hd, n_q, n_head, n_kv, sm);
-                        const int64_t bk = key_tile(int(hd)), n_tiles = (n_kv + bk - 1) / bk;
-                        const int64_t blocks = (n_q + kQueryTile - 1) / kQueryTile * n_head;
-                        INFO("hd " << hd << " n_q " << n_q << " n_head " << n_head << " n_kv " << n_kv << " sm " << sm
-                                   << " split " << sp.n_split << " x " << sp.tiles_per_split);
-                        REQUIRE(sp.n_split >= 1);
-                        CHECK(sp.n_split <= kMaxSplits);
-                        CHECK(sp.n_split * sp.tiles_per_split >= n_tiles);        // every tile in a split
-                        CHECK((sp.n_split - 1) * sp.tiles_per_split < n_tiles);   // no empty split
-                        if (sp.n_split > 1) {
-                            CHECK(sp.tiles_per_split * bk >= kMinSplitKeys);
-                            CHECK(blocks < 2 * sm);  // split only when the blocks alone leave SMs idle
+                for (int64_t group : {1, 2, 4}) {
+                    if (n_head % group != 0) continue;
+                    const int64_t n_head_kv = n_head / group;
+                    for (int64_t n_kv : {1, 16, 255, 256, 600, 2100, 8192, 131072}) {
+                        for (int sm : {1, 108, 132}) {
+                            const PrefillSplit sp = prefill_split(hd, n_q, n_head, n_head_kv, n_kv, sm);
+                            const int64_t bk = key_tile(int(hd)), n_tiles = (n_kv + bk - 1) / bk;
+                            const int64_t blocks = (n_q * group + kQueryTile - 1) / kQueryTile * n_head_kv;
+                            INFO("hd " << hd << " n_q " << n_q << " n_head " << n_head << " group " << group << " n_kv "
+                                       << n_kv << " sm " << sm << " split " << sp.n_split << " x "
+                                       << sp.tiles_per_split);
+                            REQUIRE(sp.n_split >= 1);
+                            CHECK(sp.n_split <= kMaxSplits);
+                            CHECK(sp.n_split * sp.tiles_per_split >= n_tiles);       // every tile in a split
+                            CHECK((sp.n_split - 1) * sp.tiles_per_split < n_tiles);  // no empty split
+                            if (sp.n_split > 1) {
+                                CHECK(sp.tiles_per_split * bk >= kMinSplitKeys);
+                                CHECK(blocks < 2 * sm);  // split only when the blocks alone leave SMs idle
+                            }
+                            if (blocks >= 2 * sm) CHECK(sp.n_split == 1);
                         }
-                        if (blocks >= 2 * sm) CHECK(sp.n_split == 1);
                     }
                 }
             }
         }
     }
-    // A 16-query prompt over an 8K cache on 132 SMs with 8 heads: 8 blocks would idle most SMs.
-    CHECK(prefill_split(128, 16, 8, 8192, 132).n_split == 32);
+    // A 16-query prompt over an 8K cache on 132 SMs with 8 heads (no GQA): 8 blocks would idle most SMs.
+    CHECK(prefill_split(128, 16, 8, 8, 8192, 132).n_split == 32);
+}
+
+TEST_CASE("cuda flash: GQA rows name every (query, head) pair of a kv head exactly once", "[cuda]") {
+    for (int64_t group : {1, 2, 3, 4, 8}) {
+        for (int64_t n_q : {16, 17, 100}) {
+            for (int64_t hk : {0, 3}) {
+                std::vector<int> seen(size_t(n_q * group), 0);
+                for (int64_t R = 0; R < n_q * group; ++R) {
+                    const int64_t i = row_query(R, group), h = row_head(R, group, hk);
+                    REQUIRE(i >= 0);
+                    REQUIRE(i < n_q);
+                    REQUIRE(h / group == hk);  // a head of this kv head (h / group is the CPU's GQA rule)
+                    ++seen[size_t(i * group + h % group)];
+                }
+                CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+            }
+        }
+    }
 }
