@@ -242,7 +242,17 @@ Status CudaBackend::ensure_scratch(size_t bytes) {
     scratch_ = nullptr;
     scratch_size_ = 0;
     const size_t rounded = (bytes + (size_t(1) << 20) - 1) & ~((size_t(1) << 20) - 1);
-    if ((err = cudaMalloc(reinterpret_cast<void **>(&scratch_), rounded)) != cudaSuccess) {
+    err = cudaMalloc(reinterpret_cast<void **>(&scratch_), rounded);
+    if (err != cudaSuccess && !repacks_.empty()) {
+        // The repacked weight copies are an optional speed-up: give their memory to the scratch
+        // and make no more (prompts then take the unrepacked tensor-core kernel).
+        cudaGetLastError();
+        repacks_.clear(stream_);
+        repacks_.stop();
+        forget_graph();
+        err = cudaMalloc(reinterpret_cast<void **>(&scratch_), rounded);
+    }
+    if (err != cudaSuccess) {
         cudaGetLastError();
         scratch_ = nullptr;
         return cuda_error(err, "allocating " + mib(rounded) + " of kernel scratch");

@@ -129,17 +129,18 @@ const char * RepackCache::find(const BoundTensor & t) const {
 
 bool RepackCache::make(const BoundTensor & t, cudaStream_t stream) {
     const RepackFns * f = repack_fns(t.type);
-    if (!f || find(t)) return false;
+    if (!f || full_ || find(t)) return false;
     const size_t bytes = repacked_bytes(t);
     char * copy = nullptr;
     const cudaError_t err = cudaMalloc(reinterpret_cast<void **>(&copy), bytes);
     if (err != cudaSuccess) {
         cudaGetLastError();
+        full_ = true;
         if (!warned_) {
             warned_ = true;
             std::fprintf(stderr,
                          "quanta: cuda: no device memory for a repacked weight copy (%zu MiB; %zu MiB already repacked): "
-                         "prompt mul_mat uses the unrepacked tensor-core kernel where copies are missing\n",
+                         "no more copies are made; prompt mul_mat uses the unrepacked tensor-core kernel where they are missing\n",
                          (bytes + (1u << 20) - 1) >> 20, (bytes_ + (1u << 20) - 1) >> 20);
         }
         return false;

@@ -13,7 +13,9 @@
 // model matrix; otherwise rounded up to 16 rows) and is kept IN ADDITION to the source, which the
 // decode mat-vec kernel (matvec.cuh) and get_rows keep reading. So prompt processing on these
 // types needs up to twice the weights' VRAM; when cudaMalloc fails the node falls back to the
-// unrepacked tensor-core kernel (one warning line, no error). QUANTA_CUDA_REPACK=0 disables it.
+// unrepacked tensor-core kernel (one warning line, no error) and no further copies are made; when
+// the backend's kernel scratch later cannot grow, the copies are freed for it (cuda_backend.cpp).
+// QUANTA_CUDA_REPACK=0 disables it.
 // Thread safety: owned by one CudaBackend, driven by one thread.
 #pragma once
 
@@ -47,12 +49,14 @@ public:
     // The copy of t (same device address, type, extents and strides), or nullptr.
     const char * find(const BoundTensor & t) const;
     // Makes the copy of t on `stream` unless it exists. Returns true when a new copy was made;
-    // false when it existed, or when device memory ran out (reported once on stderr).
+    // false when it existed, or when device memory ran out (reported once on stderr; after that
+    // no more copies are made, so a run never retries a failing allocation per weight).
     bool make(const BoundTensor & t, cudaStream_t stream);
     // Frees every copy whose source overlaps [p, p + bytes), after waiting for `stream` (kernels
     // may still read them). True when any was dropped.
     bool forget(const char * p, size_t bytes, cudaStream_t stream);
     void clear(cudaStream_t stream);  // frees everything
+    void stop() { full_ = true; }     // makes no more copies (device memory is needed elsewhere)
 
     bool empty() const { return entries_.empty(); }
     size_t bytes() const { return bytes_; }  // device bytes held by the copies
@@ -72,6 +76,7 @@ private:
     size_t bytes_ = 0;
     int64_t made_ = 0;
     bool warned_ = false;
+    bool full_ = false;  // a cudaMalloc failed (or stop()): no more copies are made
 };
 
 }  // namespace quanta::backends::cuda
