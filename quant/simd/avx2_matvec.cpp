@@ -13,6 +13,7 @@
 // reference). Either way a row's result does not depend on the other rows of its call
 // (tests/quant/test_simd.cpp). Where 4 rows' sums are reduced together, the float expression of
 // the reference runs lane-wise in a 128-bit vector: the same IEEE operations, so the same bits.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -38,7 +39,8 @@ inline void weight_rows(const void * w, size_t stride, const B * (&x)[NR]) {
 // Q4_K 5.0 GB/s vs 9.1 for vec_dot row by row), so every call also prefetches the rows of the next
 // call (the n_w rows after its own: contiguous in a matrix; a prefetch past the end is harmless) in
 // address order, one slice per main-loop step: one sequential stream a call ahead (Q4_K 12-13
-// GB/s). QUANTA_MV_PREFETCH=0 turns it off (read once, at fill time), for comparisons.
+// GB/s). QUANTA_MV_PREFETCH=<calls ahead> (read once, at fill time; 1 by default, 0 turns it off)
+// sets how far ahead, for comparisons.
 int g_next = 1;
 struct NextRows {
     const char * p = nullptr;
@@ -46,7 +48,7 @@ struct NextRows {
     NextRows(const void * w, size_t stride, int n_w, int64_t steps) {
         if (!g_next || steps <= 0) return;
         const int64_t bytes = int64_t(stride) * n_w;
-        p = static_cast<const char *>(w) + bytes;
+        p = static_cast<const char *>(w) + bytes * g_next;
         slice = ((bytes + steps - 1) / steps + 63) / 64 * 64;
     }
     void step(int64_t s) const {
@@ -347,6 +349,7 @@ void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int
             for (int p = 0; p < 4; ++p) {
                 const QT4Pair ya = arrange_pair(yb.qs + 64 * p);
                 const int pp = 4 * h + p;  // sub-block pair of the block: sub-blocks 2pp, 2pp+1
+                #pragma GCC unroll 4
                 for (int r = 0; r < NR; ++r) {
                     const __m256i raw = load256(x[r][i].qs + 32 * pp);
                     const __m256i vlo = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
@@ -389,7 +392,7 @@ void fill_matvec_avx2(IsaKernels & k) {
     // QUANTA_MATVEC=0: no mat-vec kernels (decode calls vec_dot row by row, as before they existed),
     // for before/after comparisons in one binary.
     if (const char * e = std::getenv("QUANTA_MATVEC"); e && std::atoi(e) == 0) return;
-    if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_next = std::atoi(e) != 0;
+    if (const char * e = std::getenv("QUANTA_MV_PREFETCH")) g_next = std::clamp(std::atoi(e), 0, 64);
     k.dot_wrows[size_t(Type::Q4_0)] = wrows_q4_0;
     k.dot_wrows[size_t(Type::Q8_0)] = wrows_dispatch<WQ8_0>;
     k.dot_wrows[size_t(Type::Q4_K)] = wrows_dispatch<WQ4_K>;
