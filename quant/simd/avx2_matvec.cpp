@@ -349,7 +349,6 @@ void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int
             for (int p = 0; p < 4; ++p) {
                 const QT4Pair ya = arrange_pair(yb.qs + 64 * p);
                 const int pp = 4 * h + p;  // sub-block pair of the block: sub-blocks 2pp, 2pp+1
-                #pragma GCC unroll 4
                 for (int r = 0; r < NR; ++r) {
                     const __m256i raw = load256(x[r][i].qs + 32 * pp);
                     const __m256i vlo = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
