@@ -3,7 +3,7 @@
 // A launcher is one host function per (op, types) in the file of its op family (ops/*.cu). It reads
 // shapes and strides from the BoundNode, launches its kernel(s) on ctx.stream and returns; it never
 // synchronises and never reads device memory on the host, so a run of launchers can be captured
-// into a CUDA graph and replayed (cuda_backend.cpp). Scratch memory (QT4's rotated activations,
+// into a CUDA graph and replayed (cuda_backend.cpp). Scratch memory (the rotated activations of QT4, QT3 and QT2,
 // attention's split-KV partial results) is sized by the entry's ScratchFn before the run and handed
 // over in ctx.scratch. Data errors found on the device (an id out of range) are recorded in
 // ctx.error (first one wins) and reported by CudaBackend::sync().
