@@ -145,8 +145,14 @@ size_t f32_scratch(const BoundNode & n) { return needs_scratch(n) ? size_t(n.src
 // (repack_wanted) their bf16 copy after them, at a 256-byte boundary.
 size_t bf16_offset(const BoundNode & n) { return (f32_scratch(n) + 255) & ~size_t(255); }
 
-size_t s_mul_mat(const BoundNode & n, int) {
-    return repack_wanted(n) ? bf16_offset(n) + size_t(n.src[1].nelements()) * 2 : f32_scratch(n);
+// Then, when kernel 1 splits K (rp_splits), the partial outputs, at a 256-byte boundary.
+size_t partial_offset(const BoundNode & n) { return (bf16_offset(n) + size_t(n.src[1].nelements()) * 2 + 255) & ~size_t(255); }
+
+size_t s_mul_mat(const BoundNode & n, int sm_count) {
+    if (!repack_wanted(n)) return f32_scratch(n);
+    const BoundTensor & x = n.src[1];
+    const int splits = rp_splits(x.ne[1], n.src[0].ne[1], x.ne[0], x.ne[2] * x.ne[3], sm_count);
+    return partial_offset(n) + (splits > 1 ? size_t(splits) * size_t(n.dst.nelements()) * sizeof(float) : 0);
 }
 
 // Prepares the f32 activations (scratch when converted or rotated) and the strides to read them.
@@ -257,7 +263,9 @@ bool launch_mma_rp(const BoundNode & n, const LaunchCtx & ctx, const char * x, c
         const char * rp = ctx.repacks->find(n.src[0]);
         if (!rp) return false;
         auto * xbf = reinterpret_cast<__nv_bfloat16 *>(ctx.scratch + bf16_offset(n));
-        launch_mul_mat_mma_rp<R>(rp, x, a.x_nb1, a.x_nb2, a.x_nb3, xbf, tdesc(n.src[0]), tdesc(n.dst), a.B2, a.B3, ctx.stream);
+        auto * partial = reinterpret_cast<float *>(ctx.scratch + partial_offset(n));
+        launch_mul_mat_mma_rp<R>(rp, x, a.x_nb1, a.x_nb2, a.x_nb3, xbf, partial, tdesc(n.src[0]), tdesc(n.dst), a.B2, a.B3,
+                                 ctx.sm_count, ctx.stream);
         return true;
     }
 }

@@ -204,6 +204,9 @@ struct RpArgs {
     int64_t w_ne2;          // weight batches along dim 2 (the repacked copy is [w3][w2][matrix])
     int64_t matrix_bytes;   // one repacked matrix
     int64_t x_batch;        // bf16 elements between activation batches (M * K)
+    int64_t batches;        // B2 * B3
+    int splits;             // K splits (rp_splits); blockIdx.z = batch * splits + split
+    float * partial;        // splits > 1: partial outputs [split][batch][M][N] (scratch)
     RpMatrix mat;
 };
 
@@ -236,11 +239,14 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
     const int g = lane >> 2;
     const int wn = warp & 3, wm = warp >> 2;
     const int64_t m0 = int64_t(blockIdx.x) * KS::kCols, n0 = int64_t(blockIdx.y) * kRpBlockRows;
-    const int64_t i2 = blockIdx.z % a.B2, i3 = blockIdx.z / a.B2;
+    const int split = int(blockIdx.z % a.splits);
+    const int64_t batch = blockIdx.z / a.splits;
+    const int64_t i2 = batch % a.B2, i3 = batch / a.B2;
     const char * W = wr + ((i3 / a.r3) * a.w_ne2 + i2 / a.r2) * a.matrix_bytes;
-    const __nv_bfloat16 * X = x + (i3 * a.B2 + i2) * a.x_batch;
+    const __nv_bfloat16 * X = x + batch * a.x_batch;
     const int64_t tile0 = n0 / kRpTileRows;
     const int nk = int(a.K / kRpStageK);
+    const int kb = rp_split_begin(nk, a.splits, split), nl = rp_split_begin(nk, a.splits, split + 1) - kb;
 
     // Issues the copies of stage kt into shared slot `slot` (every thread, no wait).
     auto load_stage = [&](int kt, int slot) {
@@ -268,22 +274,24 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
 #pragma unroll
             for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
 
+    // This split's stages kb .. kb + nl - 1; local stage it lives in slot it % kStages.
     // Prologue: stages 0 .. kStages - 2 in flight (a group is committed even when empty, so the
     // wait count below is the same on every iteration).
 #pragma unroll
     for (int s = 0; s < KS::kStages - 1; ++s) {
-        if (s < nk) load_stage(s, s);
+        if (s < nl) load_stage(kb + s, s);
         cp_async_commit();
     }
-    for (int kt = 0; kt < nk; ++kt) {
-        cp_async_wait<KS::kStages - 2>();  // this thread's copies of stage kt have landed
-        __syncthreads();                   // everyone's have; and stage kt - 1 is no longer read
+    for (int it = 0; it < nl; ++it) {
+        const int kt = kb + it;
+        cp_async_wait<KS::kStages - 2>();  // this thread's copies of stage it have landed
+        __syncthreads();                   // everyone's have; and stage it - 1 is no longer read
         {
-            const int pf = kt + KS::kStages - 1;
-            if (pf < nk) load_stage(pf, pf % KS::kStages);  // into the slot stage kt - 1 used
+            const int pf = it + KS::kStages - 1;
+            if (pf < nl) load_stage(kb + pf, pf % KS::kStages);  // into the slot stage it - 1 used
             cp_async_commit();
         }
-        const uint8_t * st = smem + (kt % KS::kStages) * KS::kStageBytes;
+        const uint8_t * st = smem + (it % KS::kStages) * KS::kStageBytes;
         const __nv_bfloat16 * xs = reinterpret_cast<const __nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
 
         uint32_t unit[2][S::kStageUnits][4];
@@ -339,10 +347,24 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
                 const int64_t n = n0 + rp_c_row(wn, i, lane, r);
                 const int64_t m = m0 + rp_c_col(kWarpM, wm, j, lane, r);
                 if (n < a.N && m < a.M) {
-                    *reinterpret_cast<float *>(d.p + n * d.nb[0] + m * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]) = acc[i][j][r];
+                    if (a.splits == 1) {
+                        *reinterpret_cast<float *>(d.p + n * d.nb[0] + m * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3]) = acc[i][j][r];
+                    } else {
+                        a.partial[((split * a.batches + batch) * a.M + m) * a.N + n] = acc[i][j][r];
+                    }
                 }
             }
         }
+    }
+}
+
+// Split-K: dst = the sum of the splits' partial outputs [split][batch][M][N], in split order.
+__global__ void k_rp_reduce(const float * partial, int splits, int64_t M, int64_t N, int64_t B2, int64_t count, TDesc d) {
+    for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < count; idx += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t n = idx % N, m = (idx / N) % M, batch = idx / (M * N);
+        float s = 0.0f;
+        for (int sp = 0; sp < splits; ++sp) s += partial[sp * count + idx];
+        *reinterpret_cast<float *>(d.p + n * d.nb[0] + m * d.nb[1] + (batch % B2) * d.nb[2] + (batch / B2) * d.nb[3]) = s;
     }
 }
 
@@ -372,15 +394,17 @@ void launch_rp_tiles(const char * rp, const __nv_bfloat16 * xbf, const TDesc & d
             cudaFuncSetAttribute(k_mul_mat_mma_rp<R, kWarpM>, cudaFuncAttributeMaxDynamicSharedMemorySize, KS::kSmemBytes);
         if (known && err == cudaSuccess) raised[dev].store(true);
     }
-    const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches);
+    const dim3 grid(unsigned((a.M + KS::kCols - 1) / KS::kCols), rows, batches * unsigned(a.splits));
     k_mul_mat_mma_rp<R, kWarpM><<<grid, kRpThreads, KS::kSmemBytes, stream>>>(rp, xbf, dst, a);
 }
 
 // Launches kernel 1 for M > 8 columns: `rp` the repacked weights, `xbf` scratch for
-// M * K * B2 * B3 bf16 (256-byte aligned). x: f32 activations with the given byte strides.
+// M * K * B2 * B3 bf16 (256-byte aligned), `partial` scratch for rp_splits(...) * B2 * B3 * M * N
+// floats when that is > 1 (else unused). x: f32 activations with the given byte strides.
 template <typename R>
 void launch_mul_mat_mma_rp(const char * rp, const char * x, int64_t x_nb1, int64_t x_nb2, int64_t x_nb3, __nv_bfloat16 * xbf,
-                           const TDesc & w, const TDesc & dst, int64_t B2, int64_t B3, cudaStream_t stream) {
+                           float * partial, const TDesc & w, const TDesc & dst, int64_t B2, int64_t B3, int sm_count,
+                           cudaStream_t stream) {
     RpArgs a{};
     a.K = w.ne[0];
     a.N = w.ne[1];
@@ -392,13 +416,20 @@ void launch_mul_mat_mma_rp(const char * rp, const char * x, int64_t x_nb1, int64
     a.mat = rp_matrix<R>(a.K, a.N);
     a.matrix_bytes = a.mat.bytes;
     a.x_batch = a.M * a.K;
+    a.batches = B2 * B3;
+    a.splits = rp_splits(a.M, a.N, a.K, a.batches, sm_count);
+    a.partial = a.splits > 1 ? partial : nullptr;
     const int64_t count = a.x_batch * B2 * B3;
     k_x_to_bf16<<<grid_for(count, 256), 256, 0, stream>>>(x, x_nb1, x_nb2, x_nb3, a.K, a.M, B2, count, xbf);
     const unsigned rows = unsigned((a.N + kRpBlockRows - 1) / kRpBlockRows), batches = unsigned(B2 * B3);
-    if (a.M <= 64) {
+    if (rp_warp_m(a.M) == 32) {
         launch_rp_tiles<R, 32>(rp, xbf, dst, a, rows, batches, stream);
     } else {
         launch_rp_tiles<R, 64>(rp, xbf, dst, a, rows, batches, stream);
+    }
+    if (a.splits > 1) {
+        const int64_t outs = a.batches * a.M * a.N;
+        k_rp_reduce<<<grid_for(outs, 256), 256, 0, stream>>>(partial, a.splits, a.M, a.N, B2, outs, dst);
     }
 }
 

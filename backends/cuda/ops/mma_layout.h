@@ -292,4 +292,31 @@ QUANTA_HD inline int64_t rp_x_src(int64_t m0, int64_t M, int64_t K, int64_t kt, 
 QUANTA_HD inline int rp_c_row(int wn, int i, int lane, int r) { return 32 * wn + 16 * i + (lane >> 2) + (r >= 2 ? 8 : 0); }
 QUANTA_HD inline int rp_c_col(int warp_m, int wm, int j, int lane, int r) { return warp_m * wm + 8 * j + 2 * (lane & 3) + (r & 1); }
 
+// ---- the launch plan of kernel 1: column tiling and split-K ---------------------------------------
+
+// Columns per warp: 32 (a block of 64 columns) for up to 64 activation columns, else 64 (128).
+QUANTA_HD inline int rp_warp_m(int64_t M) { return M <= 64 ? 32 : 64; }
+
+// K splits: when the (column tiles x row blocks x batches) grid has fewer blocks than half the SMs
+// (short prompts on small matrices: 16 columns of a 4096-row matrix are 32 blocks), K is split
+// into ceil(SMs / blocks) parts, at most 8 and at most one per stage; each split writes its
+// partial tile to scratch and k_rp_reduce sums them in split order (deterministic). Larger grids
+// are not split: the partials' extra traffic (2 x splits x M x N floats) would cost more than the
+// last wave's idle SMs. 1 = no split.
+QUANTA_HD inline int rp_splits(int64_t M, int64_t N, int64_t K, int64_t batches, int sm_count) {
+    const int64_t cols = 2 * rp_warp_m(M);
+    const int64_t blocks = ((M + cols - 1) / cols) * ((N + kRpBlockRows - 1) / kRpBlockRows) * batches;
+    const int64_t sms = sm_count > 0 ? sm_count : 1;
+    if (2 * blocks >= sms) return 1;
+    int64_t s = (sms + blocks - 1) / blocks;
+    const int64_t nk = K / kRpStageK;
+    s = s < 8 ? s : 8;
+    s = s < nk ? s : nk;
+    return int(s < 1 ? 1 : s);
+}
+
+// Stages [begin, end) of split s of `splits` over nk stages: consecutive, disjoint, covering
+// [0, nk), each non-empty when splits <= nk.
+QUANTA_HD inline int rp_split_begin(int nk, int splits, int s) { return int(int64_t(nk) * s / splits); }
+
 }  // namespace quanta::backends::cuda

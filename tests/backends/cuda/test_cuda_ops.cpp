@@ -247,6 +247,24 @@ TEST_CASE("cuda: mul_mat prompt sizes 9..512 on repacked weights, QT4 Q4_K Q4_0 
             CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 5e-2);
         }
     }
+    // The shapes above are small grids, which split K (mma_layout.h rp_splits). A grid of 41 row
+    // blocks x 2 column tiles (82 blocks) is not split on any GPU with up to 164 SMs (A100 108,
+    // H100 / H200 132): the unsplit epilogue, as pp512 on a real model takes it.
+    for (Type wt : {Type::QT4, Type::Q4_K, Type::Q4_0, Type::Q8_0}) {
+        const int64_t K = std::max<int64_t>(128, quant::traits(wt).block_size), N = 41 * 128 - 3, M = 129;
+        INFO(core::type_name(wt) << " K " << K << " N " << N << " M " << M << " (no split)");
+        OpCase c(uint32_t(9500 + int(wt)));
+        std::vector<float> w, x;
+        Tensor tw = c.typed("w", wt, {K, N, 1}, w);
+        Tensor tx = c.f32("x", {K, M, 1}, x);
+        Tensor out = c.g.mul_mat(tw, tx);
+        const int64_t made = b->repacks().made();
+        auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
+        CHECK(b->repacks().made() == made + 1);
+        REQUIRE(no_nan(gpu[0]));
+        CHECK(rel_max_err(gpu[0], exact_mul_mat(w, x, K, N, M, 1, 1)) < 1e-2);
+        CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 5e-2);
+    }
 }
 
 // Weights bound once on the GPU, run, overwritten in place (same buffer, same address), run again:
@@ -601,6 +619,70 @@ TEST_CASE("cuda: flash prefill attention keeps queries beyond the f16 range fini
     auto [cpu, gpu] = cpu_and_gpu(c, *b, {c.g.attention(tq, tk, tv, c.i32("pos", pos), p)});
     REQUIRE(no_nan(gpu[0]));
     CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 4e-3);
+}
+
+// The prefill kernel addresses Q, K, V and the output only through their byte strides: a query that
+// is a permuted view ([hd, n_q, n_head] storage, so the head stride is smaller than the query
+// stride) and K / V that are windows [100, 100 + n_kv) of a head-major cache [hd, capacity,
+// n_head_kv] (head stride capacity rows, a nonzero offset) must give the CPU's result. Rows stay
+// 16-byte aligned, so the tensor-core kernel takes them (not the split-KV fallback).
+TEST_CASE("cuda: flash prefill attention over strided views (permuted query, K/V windows of a head-major cache)", "[cuda]") {
+    REQUIRE_CUDA(b);
+    const int64_t hd = 128, nkh = 2, group = 2, nh = nkh * group, nq = 40, cap = 700, nkv = 500, first = 100;
+    int seed = 0;
+    for (Type kv : {Type::F16, Type::Q8_0}) {
+        for (int window : {0, 64}) {
+            INFO("kv " << core::type_name(kv) << " window " << window);
+            core::AttentionParams p;
+            p.scale = 1.0f / std::sqrt(float(hd));
+            p.window = window;
+            OpCase c(uint32_t(6100 + seed++));
+            std::vector<float> q, k, v;
+            Tensor tq = c.g.permute(c.f32("q", {hd, nq, nh}, q), 0, 2, 1, 3);  // [hd, nh, nq], nb[1] < nb[2]
+            Tensor tk = c.g.permute(c.g.slice(c.typed("k", kv, {hd, cap, nkh}, k), 1, first, first + nkv), 0, 2, 1, 3);
+            Tensor tv = c.g.permute(c.g.slice(c.typed("v", kv, {hd, cap, nkh}, v), 1, first, first + nkv), 0, 2, 1, 3);
+            REQUIRE(tq.nb[1] < tq.nb[2]);
+            REQUIRE(tk.nb[1] > tk.nb[2]);
+            REQUIRE(tk.offset > 0);
+            REQUIRE(backends::cuda::flash::prefill_shape_fits(hd, hd, nq, kv));
+            std::vector<int32_t> pos(static_cast<size_t>(nq));
+            for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(nkv - nq + i);
+            auto [cpu, gpu] = cpu_and_gpu(c, *b, {c.g.attention(tq, tk, tv, c.i32("pos", pos), p)});
+            REQUIRE(no_nan(gpu[0]));
+            CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < (kv == Type::Q8_0 ? 3e-2 : 4e-3));
+        }
+    }
+}
+
+// A short prompt over a long cache splits the key tiles (flash_attention.h prefill_split); with a
+// sliding window, or with the prompt at the start of the cache (causal), most splits hold no key
+// any query sees and write records with m = -inf and l = 0, which the merge must ignore; a prompt
+// in the middle of the cache leaves live keys on both sides of split boundaries. Gemma 3's shape:
+// head_dim 256, 4 heads over 1 kv head.
+TEST_CASE("cuda: flash prefill attention over a long cache with mostly empty KV splits matches the CPU", "[cuda]") {
+    REQUIRE_CUDA(b);
+    const int64_t hd = 256, nkh = 1, nh = 4, nq = 16, nkv = 4000;
+    int seed = 0;
+    for (int64_t start : {int64_t(0), int64_t(1717), nkv - nq}) {
+        for (int window : {0, 512}) {
+            INFO("prompt at " << start << " window " << window);
+            core::AttentionParams p;
+            p.scale = 1.0f / 16.0f;
+            p.window = window;
+            OpCase c(uint32_t(6200 + seed++));
+            std::vector<float> q, k, v;
+            Tensor tq = c.f32("q", {hd, nh, nq}, q);
+            Tensor tk = c.typed("k", Type::F16, {hd, nkh, nkv}, k);
+            Tensor tv = c.typed("v", Type::F16, {hd, nkh, nkv}, v);
+            std::vector<int32_t> pos(static_cast<size_t>(nq));
+            for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(start + i);
+            // 2 x 4 / 64 = 1 block: every GPU with 2+ SMs splits the 125 key tiles.
+            REQUIRE(backends::cuda::flash::prefill_split(hd, nq, nh, nkh, nkv, 2).n_split > 1);
+            auto [cpu, gpu] = cpu_and_gpu(c, *b, {c.g.attention(tq, tk, tv, c.i32("pos", pos), p)});
+            REQUIRE(no_nan(gpu[0]));
+            CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < 4e-3);
+        }
+    }
 }
 
 TEST_CASE("cuda: copy (strided, F32/F16/BF16/Q8_0 both ways), set_rows into F32/F16/Q8_0 caches, argmax", "[cuda]") {

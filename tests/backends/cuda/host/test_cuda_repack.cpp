@@ -267,7 +267,7 @@ void mma_host(float (*c)[4], const uint32_t (*a)[4], const uint32_t (*b)[2]) {
 // the f32 output [M][N] (NaN where nothing was written).
 template <typename R>
 std::vector<float> replay_kernel(const std::vector<uint8_t> & rp, const RpMatrix & m, const std::vector<uint16_t> & xbf,
-                                 int64_t M, int warp_m) {
+                                 int64_t M, int warp_m, int splits) {
     using S = RpShape<R>;
     using ST = RpStage<R>;
     const int64_t K = m.K, N = m.N;
@@ -277,13 +277,16 @@ std::vector<float> replay_kernel(const std::vector<uint8_t> & rp, const RpMatrix
     std::vector<uint8_t> st(static_cast<size_t>(stage_bytes));
     for (int64_t n0 = 0; n0 < N; n0 += kRpBlockRows) {
         for (int64_t m0 = 0; m0 < M; m0 += cols) {
+          for (int split = 0; split < splits; ++split) {  // k_rp_reduce's order: split 0 first
             const int64_t tile0 = n0 / kRpTileRows;
+            const int nk = int(K / kRpStageK);
+            const int kb = rp_split_begin(nk, splits, split), ke = rp_split_begin(nk, splits, split + 1);
             // acc[warp][lane][i][j][r]
             std::vector<float> acc(size_t(8 * 32 * 2 * kJ * 4), 0.0f);
             auto A = [&](int w, int lane, int i, int j, int r) -> float & {
                 return acc[size_t((((w * 32 + lane) * 2 + i) * kJ + j) * 4 + r)];
             };
-            for (int64_t kt = 0; kt < K / kRpStageK; ++kt) {
+            for (int64_t kt = kb; kt < ke; ++kt) {
                 std::fill(st.begin(), st.end(), uint8_t(0x5A));  // stale bytes: every read byte must be copied
                 for (int i = 0; i < ST::kCodeCopies; ++i) {
                     const int64_t src = ST::code_src(m, tile0, kt, i);
@@ -358,22 +361,24 @@ std::vector<float> replay_kernel(const std::vector<uint8_t> & rp, const RpMatrix
                             for (int r = 0; r < 4; ++r) {
                                 const int64_t n = n0 + rp_c_row(wn, i, lane, r), mm = m0 + rp_c_col(warp_m, wm, j, lane, r);
                                 if (n < N && mm < M) {
-                                    REQUIRE(std::isnan(out[size_t(mm * N + n)]));  // each output written once
-                                    out[size_t(mm * N + n)] = A(w, lane, i, j, r);
+                                    float & o = out[size_t(mm * N + n)];
+                                    REQUIRE(std::isnan(o) == (split == 0));  // each output written once per split
+                                    o = split == 0 ? A(w, lane, i, j, r) : o + A(w, lane, i, j, r);
                                 }
                             }
                         }
                     }
                 }
             }
+          }
         }
     }
     return out;
 }
 
 template <typename R>
-void check_replay(Type type, int64_t K, int64_t N, int64_t M, int warp_m, uint64_t seed) {
-    INFO(quant::traits(type).name << " K " << K << " N " << N << " M " << M << " warp_m " << warp_m);
+void check_replay(Type type, int64_t K, int64_t N, int64_t M, int warp_m, uint64_t seed, int splits = 1) {
+    INFO(quant::traits(type).name << " K " << K << " N " << N << " M " << M << " warp_m " << warp_m << " splits " << splits);
     const int64_t row_stride = (K / R::kQK) * R::kBytes;
     std::vector<uint8_t> q(size_t(N * row_stride));
     quant::random_blocks(type, q.data(), q.size(), seed, 0.05f);
@@ -384,7 +389,7 @@ void check_replay(Type type, int64_t K, int64_t N, int64_t M, int warp_m, uint64
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<uint16_t> xbf(size_t(M * K));
     for (uint16_t & v : xbf) v = quant::fp32_to_bf16(dist(rng));
-    const std::vector<float> got = replay_kernel<R>(rp, m, xbf, M, warp_m);
+    const std::vector<float> got = replay_kernel<R>(rp, m, xbf, M, warp_m, splits);
     // Reference: the same bf16 operands, summed in double.
     double max_ref = 0, max_err = 0;
     for (int64_t mm = 0; mm < M; ++mm) {
@@ -414,5 +419,32 @@ TEST_CASE("cuda repack: kernel 1 replayed on the host (stage copies, fragments, 
         check_replay<RpQ8_0>(Type::Q8_0, 128, 150, M, warp_m, 22);
         check_replay<RpQ4_K>(Type::Q4_K, 512, 150, M, warp_m, 23);
         check_replay<RpQT4>(Type::QT4, 512, 150, M, warp_m, 24);
+    }
+    // Split-K: uneven splits of 3 and 8 stages, partial sums added in split order.
+    check_replay<RpQ4_0>(Type::Q4_0, 192, 40, 20, 32, 25, 2);
+    check_replay<RpQ4_K>(Type::Q4_K, 512, 40, 20, 32, 26, 3);
+}
+
+TEST_CASE("cuda repack: kernel 1's launch plan (column tiling, split-K ranges)", "[unit]") {
+    CHECK(rp_warp_m(9) == 32);
+    CHECK(rp_warp_m(64) == 32);
+    CHECK(rp_warp_m(65) == 64);
+    // Llama-3-8B shapes on 132 SMs: pp512 is not split (128 and 448 blocks); 16 columns of the
+    // 4096-row q/o projection (32 blocks) split 5 ways, on 108 SMs 4 ways.
+    CHECK(rp_splits(512, 4096, 4096, 1, 132) == 1);
+    CHECK(rp_splits(512, 14336, 4096, 1, 132) == 1);
+    CHECK(rp_splits(16, 4096, 4096, 1, 132) == 5);
+    CHECK(rp_splits(16, 4096, 4096, 1, 108) == 4);
+    CHECK(rp_splits(16, 14336, 4096, 1, 132) == 1);  // 112 blocks
+    CHECK(rp_splits(16, 1024, 4096, 1, 132) == 8);   // 8 blocks: at most 8 splits
+    CHECK(rp_splits(16, 1024, 128, 1, 132) == 2);    // at most one split per stage
+    CHECK(rp_splits(16, 4096, 4096, 1000, 132) == 1);
+    for (int nk : {1, 2, 3, 7, 64}) {
+        for (int splits = 1; splits <= 8 && splits <= nk; ++splits) {
+            INFO("nk " << nk << " splits " << splits);
+            CHECK(rp_split_begin(nk, splits, 0) == 0);
+            CHECK(rp_split_begin(nk, splits, splits) == nk);
+            for (int sp = 0; sp < splits; ++sp) CHECK(rp_split_begin(nk, splits, sp + 1) > rp_split_begin(nk, splits, sp));
+        }
     }
 }
