@@ -20,6 +20,9 @@
 // result from the exact product. A weight is decoded by the 2 warps that share its rows, once per
 // 2 kWarpM columns. blockIdx.x is the column tile, so the blocks that share 128 weight rows run
 // next to each other and the weight bytes come from DRAM about once, from L2 for the other tiles.
+// Small grids (fewer blocks than half the SMs: short prompts) split K over blockIdx.z
+// (mma_layout.h rp_splits); each split writes its partial tile to scratch and k_rp_reduce sums
+// the splits in order, so results do not depend on scheduling.
 // NOT RUN: written in a session without a GPU (2026-11-28); compiled for sm_80 only. See
 // docs/backends.md (CUDA) for what remains to measure.
 //
