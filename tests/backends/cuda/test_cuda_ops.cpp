@@ -622,8 +622,8 @@ TEST_CASE("cuda: flash prefill attention keeps queries beyond the f16 range fini
 }
 
 // The prefill kernel addresses Q, K, V and the output only through their byte strides: a query that
-// is a permuted view ([hd, n_q, n_head] storage, so the head stride is smaller than the query
-// stride) and K / V that are windows [100, 100 + n_kv) of a head-major cache [hd, capacity,
+// is a permuted view ([hd, n_q, n_head] storage: the head stride is the larger one) and K / V
+// that are windows [100, 100 + n_kv) of a head-major cache [hd, capacity,
 // n_head_kv] (head stride capacity rows, a nonzero offset) must give the CPU's result. Rows stay
 // 16-byte aligned, so the tensor-core kernel takes them (not the split-KV fallback).
 TEST_CASE("cuda: flash prefill attention over strided views (permuted query, K/V windows of a head-major cache)", "[cuda]") {
@@ -638,10 +638,10 @@ TEST_CASE("cuda: flash prefill attention over strided views (permuted query, K/V
             p.window = window;
             OpCase c(uint32_t(6100 + seed++));
             std::vector<float> q, k, v;
-            Tensor tq = c.g.permute(c.f32("q", {hd, nq, nh}, q), 0, 2, 1, 3);  // [hd, nh, nq], nb[1] < nb[2]
+            Tensor tq = c.g.permute(c.f32("q", {hd, nq, nh}, q), 0, 2, 1, 3);  // [hd, nh, nq], nb[1] > nb[2]
             Tensor tk = c.g.permute(c.g.slice(c.typed("k", kv, {hd, cap, nkh}, k), 1, first, first + nkv), 0, 2, 1, 3);
             Tensor tv = c.g.permute(c.g.slice(c.typed("v", kv, {hd, cap, nkh}, v), 1, first, first + nkv), 0, 2, 1, 3);
-            REQUIRE(tq.nb[1] < tq.nb[2]);
+            REQUIRE(tq.nb[1] > tq.nb[2]);
             REQUIRE(tk.nb[1] > tk.nb[2]);
             REQUIRE(tk.offset > 0);
             REQUIRE(backends::cuda::flash::prefill_shape_fits(hd, hd, nq, kv));
