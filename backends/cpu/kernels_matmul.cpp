@@ -8,8 +8,8 @@
 // activation tile (64 rows: ~140 KB in Q8_0 for k = 2048) stays in L2 while weight rows stream
 // past it, and each weight row is read from memory once per activation block and then reused
 // from L1 for 64 dot products (4 tokens per call where quant has a multi-row dot). Mat-vec (M = 1)
-// degenerates to weight rows split across threads, 4 weight rows per call where quant has a mat-vec
-// kernel (quant::mat_vec's kernel: the activation row's loads shared).
+// degenerates to weight rows split across threads, each run of rows in one call where quant has a
+// mat-vec kernel (quant::mat_vec's kernel: the activation row's loads and preparation shared).
 // Threads take runs of tiles from a shared counter (about 8 runs per thread), not fixed equal
 // shares: on a loaded machine a descheduled thread would otherwise hold up the whole node, and a
 // tile's arithmetic does not depend on which thread computes it, so the bits stay the same.
@@ -165,17 +165,26 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
             const char * wbase = w.host<char>() + (i2 / r2) * w.nb[2] + (i3 / r3) * w.nb[3];
             const int64_t n_end = std::min(N, (tn + 1) * kTileN), m_end = std::min(M, (tm + 1) * kTileM);
             if (convert && split == 1 && !widen && c.dot_wrows && m_end - tm * kTileM == 1) {
-                // Decode (one activation row): quant's mat-vec kernel takes kMaxMatVecRows weight rows
-                // per call, sharing the activation row's loads (quant::mat_vec's contract).
+                // Decode (one activation row): quant's mat-vec kernel takes all the weight rows of
+                // this run's consecutive tiles of the batch in one call (quant::mat_vec's contract),
+                // so what it prepares from the activation is prepared once for them.
+                int64_t t_last = t;
+                while (t_last + 1 < t_end && (t_last + 1) % tiles_n != 0) ++t_last;
+                const int64_t in0 = tn * kTileN, in1 = std::min(N, (t_last % tiles_n + 1) * kTileN);
                 const int64_t im = tm * kTileM;
                 const char * arow = act + size_t(((i3 * B2 + i2) * M + im)) * tok_bytes;
                 char * obase = d.host<char>() + im * d.nb[1] + i2 * d.nb[2] + i3 * d.nb[3];
-                for (int64_t in = tn * kTileN; in < n_end; in += quant::kMaxMatVecRows) {
-                    const int cnt = int(std::min<int64_t>(quant::kMaxMatVecRows, n_end - in));
-                    float res[quant::kMaxMatVecRows];
-                    c.dot_wrows(wbase + in * w.nb[1], size_t(w.nb[1]), cnt, arow, res, K);
-                    for (int r = 0; r < cnt; ++r) *reinterpret_cast<float *>(obase + (in + r) * d.nb[0]) = res[r];
+                if (d.nb[0] == sizeof(float)) {
+                    c.dot_wrows(wbase + in0 * w.nb[1], size_t(w.nb[1]), in1 - in0, arow, reinterpret_cast<float *>(obase) + in0, K);
+                } else {
+                    float res[kTileN];
+                    for (int64_t in = in0; in < in1; in += kTileN) {
+                        const int64_t cnt = std::min(kTileN, in1 - in);
+                        c.dot_wrows(wbase + in * w.nb[1], size_t(w.nb[1]), cnt, arow, res, K);
+                        for (int64_t r = 0; r < cnt; ++r) *reinterpret_cast<float *>(obase + (in + r) * d.nb[0]) = res[r];
+                    }
                 }
+                t = t_last;
                 continue;
             }
             for (int64_t in = tn * kTileN; in < n_end; ++in) {

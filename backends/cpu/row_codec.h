@@ -14,8 +14,8 @@ struct RowCodec {
     quant::DotRowFn dot;                    // (weight row of `type`, activation row of dot_with, n)
     quant::DotRowsFn dot_rows;              // one weight row x up to quant::kMaxDotRows activation rows,
                                             // same floats as dot; null where quant has no such kernel
-    quant::MatVecFn dot_wrows;              // up to quant::kMaxMatVecRows weight rows x one activation
-                                            // row (decode; quant::mat_vec's contract); null where none
+    quant::MatVecFn dot_wrows;              // any number of weight rows x one activation row
+                                            // (decode; quant::mat_vec's contract); null where none
     quant::QuantizeRowFn quantize_dot_with; // f32 -> a dot_with row (null when dot_with is F32)
     quant::DequantizeRowFn to_f32;          // a `type` row -> f32
     quant::QuantizeRowFn from_f32;          // f32 -> a `type` row

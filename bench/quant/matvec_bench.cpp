@@ -91,14 +91,14 @@ std::vector<uint8_t> activation_row(const quant::TypeTraits & t, const quant::Ke
     return xq;
 }
 
-// One core's in-cache speed (GB/s of weights) of the decode kernel, mat_vec() (groups of
-// kMaxMatVecRows rows through the mat-vec kernel where the type has one), and of plain vec_dot per
+// One core's in-cache speed (GB/s of weights) of the decode kernel, mat_vec() (all rows in one
+// call of the mat-vec kernel where the type has one), and of plain vec_dot per
 // row, timed alternately so both see the same machine: {mat_vec, vec_dot}.
 struct InCache { double mat_vec, vec_dot; };
 InCache in_cache_gbs(const quant::TypeTraits & t, int64_t k) {
     const quant::Kernels & kn = quant::kernels(t.type);
     const size_t rb = quant::row_bytes(t.type, k);
-    const int64_t rows = std::max<int64_t>(quant::kMaxMatVecRows, int64_t((size_t(1) << 20) / rb) / quant::kMaxMatVecRows * quant::kMaxMatVecRows);
+    const int64_t rows = std::max<int64_t>(8, int64_t((size_t(1) << 20) / rb) / 8 * 8);
     std::vector<uint8_t> w(rb * size_t(rows));
     fill_random(t, w.data(), w.size(), 11);
     const std::vector<uint8_t> xq = activation_row(t, kn, k);

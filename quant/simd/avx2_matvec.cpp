@@ -1,21 +1,20 @@
-// quant/simd/avx2_matvec.cpp — AVX2 mat-vec kernels (decode): up to kMaxMatVecRows weight rows
-// against one activation row per call (quant::mat_vec, the CPU backend's M == 1 path).
+// quant/simd/avx2_matvec.cpp — AVX2 mat-vec kernels (decode): many weight rows against one
+// activation row per call (quant::mat_vec, the CPU backend's M == 1 path), a few rows at a time.
 //
 // In decode every weight byte is read once, so a kernel has to consume weights faster than a
 // core's share of the memory bandwidth (~11.5 GB/s on the 2-vCPU VM), with room to spare so its
-// compute hides under the memory stream, and its loads must keep the memory busy. Several rows per
-// call save the per-row work that depends on the activation alone (Q4_0 also halves its nibble
-// unpacking: two rows per register), and every call prefetches the next call's rows in address
+// compute hides under the memory stream, and its loads must keep the memory busy. Several rows at
+// a time save the per-row work that depends on the activation alone (Q4_0 also halves its nibble
+// unpacking: two rows per register), and each group of rows prefetches the next group's in address
 // order (NextRows below). Measured with bench_matvec (bench/RESULTS.md, "Decode mat-vec").
-// Exactness: Q8_0 runs vec_dot's own code per row; Q4_K and QT4 sum exactly in int32 and apply
-// their vec_dot's float expression (bit for bit equal to the reference, like vec_dot); Q4_0 sums each block's pairs exactly and
-// accumulates in float lanes in another order than vec_dot (within float rounding of the
-// reference). Either way a row's result does not depend on the other rows of its call
-// (tests/quant/test_simd.cpp). Where 4 rows' sums are reduced together, the float expression of
-// the reference runs lane-wise in a 128-bit vector: the same IEEE operations, so the same bits.
+// Exactness: Q8_0 and Q6_K run vec_dot's own code per row; Q4_0, Q4_K and QT4 sum exactly in
+// int32 and apply the reference's float expression lane-wise (the same IEEE operations in the same
+// order, so the same bits as dot_row). A row's result does not depend on the other rows of its
+// call (tests/quant/test_simd.cpp).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "quant/kquants.h"
 #include "quant/legacy.h"
@@ -37,7 +36,7 @@ inline void weight_rows(const void * w, size_t stride, const B * (&x)[NR]) {
 // Decode streams each weight byte from DRAM once. Reading 4 rows side by side makes 4 interleaved
 // streams, which the hardware prefetchers serve worse than one (measured from DRAM on one core:
 // Q4_K 5.0 GB/s vs 9.1 for vec_dot row by row), so every call also prefetches the rows of the next
-// call (the n_w rows after its own: contiguous in a matrix; a prefetch past the end is harmless) in
+// group (the n_w rows after its own: contiguous in a matrix; a prefetch past the end is harmless) in
 // address order, one slice per main-loop step: one sequential stream a call ahead (Q4_K 12-13
 // GB/s). QUANTA_MV_PREFETCH=<calls ahead> (read once, at fill time; 1 by default, 0 turns it off)
 // sets how far ahead, for comparisons.
@@ -88,108 +87,66 @@ void wrows_q6_k_t(const void * w, size_t stride, const void * a, float * out, in
 
 // ---- Q4_0 . Q8_0 -------------------------------------------------------------------------------
 
-// Q4_0, two weight rows per register: one block of row a (low 128-bit lane) and of row b (high
-// lane) are loaded together, so the 16 packed bytes of each fill half a register and one unpack
-// (and, shift, and) serves both rows; the activation block is broadcast to both lanes, its low 16
-// elements against the low nibbles and its high 16 against the high nibbles. Levels stay unsigned
-// (maddubs needs one unsigned operand) and the -8 offset is subtracted as 8 x the activation's
-// pair sums (shared by all rows): exact int16, |lane| <= 4 * 8 * 127. After madd each lane holds
-// the exact int32 sum of 8 elements; the scale vector [d_a d_y x4 | d_b d_y x4] of block k is one
-// in-lane shuffle of the 8 blocks' scales, converted 8 at a time. Row a's floats never depend on
-// row b, so every row gets the same result whichever rows share its call (odd counts pair a row
-// with itself). Within float rounding of the reference (another summation order than vec_dot).
-struct Q4_0PairAct {
-    __m256i lo, hi, eight;  // y[0..15] and y[16..31] in both lanes; 8 x their pair sums
+// What the Q4_0 kernel needs of each activation block, prepared once per call for all its rows:
+// 8 x the sum of the block's values (the -8 offset of the levels, applied in int32) and its scale.
+struct Q4_0Act {
+    int32_t sum8;
+    float d;
 };
 
-inline Q4_0PairAct q4_0_pair_act(const BlockQ8_0 & y) {
-    const __m256i lo = _mm256_broadcastsi128_si256(load128(y.qs)), hi = _mm256_broadcastsi128_si256(load128(y.qs + 16));
-    const __m256i e = _mm256_set1_epi8(8);
-    return {lo, hi, _mm256_add_epi16(_mm256_maddubs_epi16(e, lo), _mm256_maddubs_epi16(e, hi))};
-}
-
-inline __m256 q4_0_pair_product(const BlockQ4_0 & a, const BlockQ4_0 & b, const Q4_0PairAct & y, __m256i m4, __m256i ones) {
-    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a.qs)), load128(b.qs), 1);
-    const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-    const __m256i p16 = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, y.lo), _mm256_maddubs_epi16(hi, y.hi)), y.eight);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-}
-
-inline float hsum128(__m128 v) {
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    v = _mm_add_ss(v, _mm_movehdup_ps(v));
-    return _mm_cvtss_f32(v);
-}
-
-// NP row pairs: pair p is rows pa[p], pb[p].
-template <int NP>
-void q4_0_pairs(const BlockQ4_0 * const * xa, const BlockQ4_0 * const * xb, const void * act, float * oa, float * ob, int64_t n,
-                const NextRows & next) {
-    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(act);
-    const int64_t nb = n / kQK;
+// Eight weight rows at a time, two per register: the 16 packed bytes of a block of row q (low
+// 128-bit lane) and of row q+4 (high lane) are loaded together, so one unpack (and, shift, and)
+// serves both; the activation block is broadcast to both lanes, its low 16 elements against the
+// low nibbles and its high 16 against the high nibbles. Levels stay unsigned (maddubs needs one
+// unsigned operand). Three horizontal adds fold the four pair registers into one vector whose lane
+// r is row r's exact int32 sum of level x activation over the block, minus 8 x the activation
+// sum: the reference's integer s. Then, lane-wise, sum += float(s) * d_x * d_y in block order: the
+// reference's float expression, so every row equals dot_row_q4_0 bit for bit, whichever rows
+// share its call. Per block the 8 rows share one scale conversion and one float update, and per
+// call the activation's sums are prepared once (they cost as much as the rows' float work when
+// redone per group: bench/RESULTS.md, "Decode mat-vec").
+inline __m256 q4_0_rows8_block(const BlockQ4_0 * const (&x)[8], int64_t i, const BlockQ8_0 & yb, const Q4_0Act & ya, __m256 acc) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc[NP];
-    for (int p = 0; p < NP; ++p) acc[p] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        next.step(i / 8);
-        const __m256 dy = cvt_scales8(y + i);
-        __m256 t0[NP], t1[NP];  // [d_a d_y, blocks 0..3 | d_b d_y, blocks 0..3], blocks 4..7
-        for (int p = 0; p < NP; ++p) {
-            const __m256 da = _mm256_mul_ps(cvt_scales8(xa[p] + i), dy);
-            const __m256 db = xb[p] == xa[p] ? da : _mm256_mul_ps(cvt_scales8(xb[p] + i), dy);
-            t0[p] = _mm256_permute2f128_ps(da, db, 0x20);
-            t1[p] = _mm256_permute2f128_ps(da, db, 0x31);
-        }
-#pragma GCC unroll 8
-        for (int k = 0; k < 8; ++k) {
-            const Q4_0PairAct ya = q4_0_pair_act(y[i + k]);
-            for (int p = 0; p < NP; ++p) {
-                const __m256 prod = q4_0_pair_product(xa[p][i + k], xb[p][i + k], ya, m4, ones);
-                const __m256 t = k < 4 ? t0[p] : t1[p];
-                __m256 sc;
-                switch (k & 3) {
-                    case 0: sc = _mm256_permute_ps(t, 0x00); break;
-                    case 1: sc = _mm256_permute_ps(t, 0x55); break;
-                    case 2: sc = _mm256_permute_ps(t, 0xAA); break;
-                    default: sc = _mm256_permute_ps(t, 0xFF); break;
-                }
-                acc[p] = _mm256_fmadd_ps(sc, prod, acc[p]);
-            }
-        }
+    const __m256i ylo = _mm256_broadcastsi128_si256(load128(yb.qs)), yhi = _mm256_broadcastsi128_si256(load128(yb.qs + 16));
+    __m256i p[4];
+    for (int q = 0; q < 4; ++q) {
+        const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(x[q][i].qs)), load128(x[q + 4][i].qs), 1);
+        const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        p[q] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, ylo), _mm256_maddubs_epi16(hi, yhi)), ones);
     }
-    for (; i < nb; ++i) {
-        const Q4_0PairAct ya = q4_0_pair_act(y[i]);
-        const float dy = fp16(y[i].d);
-        for (int p = 0; p < NP; ++p) {
-            const __m256 sc = _mm256_set_m128(_mm_set1_ps(fp16(xb[p][i].d) * dy), _mm_set1_ps(fp16(xa[p][i].d) * dy));
-            acc[p] = _mm256_fmadd_ps(sc, q4_0_pair_product(xa[p][i], xb[p][i], ya, m4, ones), acc[p]);
-        }
-    }
-    for (int p = 0; p < NP; ++p) {
-        oa[p] = hsum128(_mm256_castps256_ps128(acc[p]));
-        ob[p] = hsum128(_mm256_extractf128_ps(acc[p], 1));
-    }
+    // Lanes [p0 p0 p1 p1 | p4 p4 p5 p5] + [p2 p2 p3 p3 | p6 p6 p7 p7] -> rows [0 1 2 3 | 4 5 6 7].
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const __m256i s = _mm256_sub_epi32(h, _mm256_set1_epi32(ya.sum8));
+    const __m256 dx = _mm256_cvtph_ps(_mm_setr_epi16(int16_t(x[0][i].d), int16_t(x[1][i].d), int16_t(x[2][i].d), int16_t(x[3][i].d),
+                                                     int16_t(x[4][i].d), int16_t(x[5][i].d), int16_t(x[6][i].d), int16_t(x[7][i].d)));
+    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dx), _mm256_set1_ps(ya.d)));
 }
 
-void wrows_q4_0(const void * w, size_t stride, int n_w, const void * a, float * out, int64_t n) {
-    const BlockQ4_0 * x[kMaxMatVecRows] = {};
-    for (int r = 0; r < n_w; ++r) x[r] = reinterpret_cast<const BlockQ4_0 *>(static_cast<const char *>(w) + size_t(r) * stride);
-    float discard[2];
-    if (n_w >= 3) {
-        const BlockQ4_0 * xa[2] = {x[0], x[2]};
-        const BlockQ4_0 * xb[2] = {x[1], n_w == 4 ? x[3] : x[2]};
-        float oa[2], ob[2];
-        q4_0_pairs<2>(xa, xb, a, oa, ob, n, NextRows(w, stride, n_w, n / kQK / 8));
-        out[0] = oa[0];
-        out[1] = ob[0];
-        out[2] = oa[1];
-        if (n_w == 4) out[3] = ob[1];
-        return;
+void wrows_q4_0(const void * w, size_t stride, int64_t n_w, const void * a, float * out, int64_t n) {
+    const BlockQ8_0 * y = static_cast<const BlockQ8_0 *>(a);
+    const int64_t nb = n / kQK;
+    thread_local std::vector<Q4_0Act> prep;
+    if (prep.size() < size_t(nb)) prep.resize(size_t(nb));
+    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    for (int64_t i = 0; i < nb; ++i) {
+        const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, load256(y[i].qs)), ones);
+        prep[size_t(i)] = {8 * hsum(s32), fp16(y[i].d)};
     }
-    const BlockQ4_0 * xa[1] = {x[0]};
-    const BlockQ4_0 * xb[1] = {n_w == 2 ? x[1] : x[0]};
-    q4_0_pairs<1>(xa, xb, a, out, n_w == 2 ? out + 1 : discard, n, NextRows(w, stride, n_w, n / kQK / 8));
+    const char * wb = static_cast<const char *>(w);
+    for (int64_t r0 = 0; r0 < n_w; r0 += 8) {
+        const int64_t cnt = std::min<int64_t>(8, n_w - r0);
+        const BlockQ4_0 * x[8];
+        for (int q = 0; q < 8; ++q) x[q] = reinterpret_cast<const BlockQ4_0 *>(wb + size_t(r0 + std::min<int64_t>(q, cnt - 1)) * stride);
+        const NextRows next(wb + size_t(r0) * stride, stride, 8, (nb + 7) / 8);
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            if ((i & 7) == 0) next.step(i / 8);
+            acc = q4_0_rows8_block(x, i, y[i], prep[size_t(i)], acc);
+        }
+        alignas(32) float res[8];
+        _mm256_store_ps(res, acc);
+        for (int64_t q = 0; q < cnt; ++q) out[r0 + q] = res[q];
+    }
 }
 
 // The int32 sums of 4 accumulators (fewer rows: zero vectors), exact, as one vector.
@@ -370,16 +327,19 @@ void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int
     for (int r = 0; r < NR; ++r) out[r] = res[r];
 }
 
+// Rows 4 at a time through the NR-row kernels (a tail of 1-3 through their own instance).
 template <template <int> class K>
-void wrows_dispatch(const void * w, size_t stride, int n_w, const void * a, float * out, int64_t n) {
-    switch (n_w) {
-        case 1: K<1>::run(w, stride, a, out, n); return;
-        case 2: K<2>::run(w, stride, a, out, n); return;
-        case 3: K<3>::run(w, stride, a, out, n); return;
-        default: K<4>::run(w, stride, a, out, n); return;
+void wrows_dispatch(const void * w, size_t stride, int64_t n_w, const void * a, float * out, int64_t n) {
+    const char * wb = static_cast<const char *>(w);
+    int64_t r = 0;
+    for (; r + 4 <= n_w; r += 4) K<4>::run(wb + size_t(r) * stride, stride, a, out + r, n);
+    switch (n_w - r) {
+        case 1: K<1>::run(wb + size_t(r) * stride, stride, a, out + r, n); return;
+        case 2: K<2>::run(wb + size_t(r) * stride, stride, a, out + r, n); return;
+        case 3: K<3>::run(wb + size_t(r) * stride, stride, a, out + r, n); return;
+        default: return;
     }
 }
-static_assert(kMaxMatVecRows == 4);
 template <int NR> struct WQ8_0 { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q8_0_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQ6_K { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q6_k_t<NR>(w, s, a, o, n); } };
 template <int NR> struct WQ4_K { static void run(const void * w, size_t s, const void * a, float * o, int64_t n) { wrows_q4_k_t<NR>(w, s, a, o, n); } };

@@ -164,9 +164,9 @@ TEST_CASE("mat-vec kernels equal the scalar reference, whatever rows share a cal
                 // 32-element types: 3, 9 or 27 blocks (tails and 8-block groups); others 1, 3, 9 blocks.
                 const int64_t n = blocks * t.block_size * (t.block_size == 1 ? 40 : 1) * (t.block_size == 32 ? 3 : 1);
                 INFO("isa " << isa_name(isa) << " type " << t.name << " n " << n << " mat-vec kernel " << (k.vec_dot_wrows != nullptr));
-                // Nine weight rows (two full groups and a tail of one), stride = row + 2 or 4 bytes so
+                // 19 weight rows (two 8-row groups and a tail of three; four 4-row groups and a tail of three), stride = row + 2 or 4 bytes so
                 // consecutive rows are only block-struct aligned; every buffer is offset 4 bytes.
-                constexpr int64_t kRows = 9;
+                constexpr int64_t kRows = 19;
                 const size_t rb = row_bytes(t.type, n), stride = rb + (t.block_bytes % 4 == 0 ? 4 : 2);
                 std::vector<uint32_t> wstore((stride * size_t(kRows)) / 4 + 4);
                 uint8_t * ws = reinterpret_cast<uint8_t *>(wstore.data()) + 4;
