@@ -14,6 +14,7 @@
 
 #include "backends/cuda/ops/decoders.h"
 #include "backends/cuda/ops/flash_attention.h"
+#include "quant/legacy.h"
 
 using namespace quanta;
 using namespace quanta::backends::cuda;
@@ -239,7 +240,8 @@ TEST_CASE("cuda flash: GQA rows name every (query, head) pair of a kv head exact
 // (core/ops.h: scale, soft-cap, then the kpos / causal / window mask; zeros for a query that sees
 // no key). A transcript cannot prove the .cu says the same; it shows that the algorithm as written
 // (tile walk, liveness zero fill, online softmax over 4 lanes, P reuse, splits and merge) computes
-// attention for these shapes, masks and splits (errors ~4e-4 of the largest output; 4e-3 allowed).
+// attention for these shapes, masks and splits, F16 and Q8_0 caches (errors 2e-4..9e-4 of the largest
+// output; 4e-3 allowed).
 namespace {
 
 float h16(float x) {
@@ -297,12 +299,14 @@ struct FlashCase {
     float softcap;
     bool ring;  // kpos: a ring buffer with empty slots, shuffled query positions, some blind queries
     int sm;
+    bool q8 = false;  // a Q8_0 cache (else F16)
 };
 
 struct FlashData {
-    std::vector<float> q;            // [n_q][n_head][hd]
-    std::vector<float> k, v;         // [n_kv][n_head_kv][hd], f16 values (an F16 cache)
-    std::vector<int32_t> pos, kpos;  // kpos empty: slot j holds position j
+    std::vector<float> q;                  // [n_q][n_head][hd]
+    std::vector<float> k, v;               // [n_kv][n_head_kv][hd]: F16 cache values, or Q8_0's d * q
+    std::vector<quant::BlockQ8_0> k8, v8;  // Q8_0 cache: the rows of k, v as blocks
+    std::vector<int32_t> pos, kpos;        // kpos empty: slot j holds position j
     float scale = 0;
 };
 
@@ -367,7 +371,29 @@ void replay_block(const FlashCase & fc, const FlashData & d, PrefillSplit sp, in
         }
         return tile_end;
     };
-    auto stage = [&](const std::vector<float> & src, int64_t tl, std::vector<float> & dst) {
+    auto stage = [&](const std::vector<float> & src, const std::vector<quant::BlockQ8_0> & src8, int64_t tl,
+                     std::vector<float> & dst) {
+        if (fc.q8) {  // the kernel's Q8_0 branch: one 32-key block per item, d * q rounded to f16 in pairs
+            const int kBlocks = HD / 32;
+            for (int idx = 0; idx < BK * kBlocks; ++idx) {
+                const int r = idx / kBlocks, b = idx % kBlocks;
+                const int64_t j = tl * BK + r;
+                const int64_t kp = has_kpos ? int64_t(kp_sh[size_t(r)]) : j;
+                const bool live = j < n_kv && key_live(kp, pmin, pmax, fc.causal, fc.window);
+                float * o32 = &dst[size_t(r * ST + b * 32)];
+                if (live) {
+                    const quant::BlockQ8_0 & blk = src8[size_t((j * fc.n_head_kv + hk) * kBlocks + b)];
+                    const float dd = quant::fp16_to_fp32(blk.d);
+                    for (int e = 0; e < 32; e += 2) {
+                        o32[e] = h16(dd * float(blk.qs[e]));
+                        o32[e + 1] = h16(dd * float(blk.qs[e + 1]));
+                    }
+                } else {
+                    for (int e = 0; e < 32; ++e) o32[e] = 0.0f;
+                }
+            }
+            return;
+        }
         for (int r = 0; r < BK; ++r) {
             const int64_t j = tl * BK + r;
             const int64_t kp = has_kpos ? int64_t(kp_sh[size_t(r)]) : j;
@@ -390,9 +416,9 @@ void replay_block(const FlashCase & fc, const FlashData & d, PrefillSplit sp, in
     }
 
     tile = next_live(tile);
-    if (tile < tile_end) stage(d.k, tile, ks);
+    if (tile < tile_end) stage(d.k, d.k8, tile, ks);
     while (tile < tile_end) {
-        stage(d.v, tile, vs);
+        stage(d.v, d.v8, tile, vs);
         for (int w = 0; w < kWarps; ++w) {
             static float s[kMaxTilesS][32][4];
             for (int n = 0; n < kTilesS; ++n)
@@ -478,7 +504,7 @@ void replay_block(const FlashCase & fc, const FlashData & d, PrefillSplit sp, in
             }
         }
         const int64_t next = next_live(tile + 1);
-        if (next < tile_end) stage(d.k, next, ks);
+        if (next < tile_end) stage(d.k, d.k8, next, ks);
         for (int w = 0; w < kWarps; ++w) {
             for (int c = 0; c < kChunksP; ++c) {
                 for (int dp = 0; dp < HD; dp += 16) {
@@ -614,12 +640,28 @@ FlashData make_flash_data(const FlashCase & fc, uint32_t seed, std::vector<bool>
     // Unwritten slots hold NaN: empty ring slots, and without kpos under the causal mask the slots
     // past the last query. Such a slot must never meet a probability, not even a zero one.
     const int32_t last = *std::max_element(d.pos.begin(), d.pos.end());
+    if (fc.q8) {  // quantize each row; the reference gets the exact d * q
+        const int64_t rows = fc.n_kv * fc.n_head_kv, nb = fc.hd / 32;
+        for (auto * pr : {&d.k, &d.v}) {
+            std::vector<quant::BlockQ8_0> & blocks = pr == &d.k ? d.k8 : d.v8;
+            blocks.resize(size_t(rows * nb));
+            quant::traits(Type::Q8_0).quantize_row(pr->data(), blocks.data(), rows * fc.hd, nullptr);
+            for (int64_t i = 0; i < rows * fc.hd; ++i) {
+                const quant::BlockQ8_0 & b = blocks[size_t(i / 32)];
+                (*pr)[size_t(i)] = quant::fp16_to_fp32(b.d) * float(b.qs[i % 32]);
+            }
+        }
+    }
     for (int64_t j = 0; j < fc.n_kv; ++j) {
         const bool unwritten = fc.ring ? d.kpos[size_t(j)] < 0 : fc.causal && j > last;
         if (!unwritten) continue;
         for (int64_t e = 0; e < fc.n_head_kv * fc.hd; ++e) {
             d.k[size_t(j * fc.n_head_kv * fc.hd + e)] = NAN;
             d.v[size_t(j * fc.n_head_kv * fc.hd + e)] = NAN;
+        }
+        for (int64_t b = 0; fc.q8 && b < fc.n_head_kv * fc.hd / 32; ++b) {
+            d.k8[size_t(j * fc.n_head_kv * fc.hd / 32 + b)].d = 0x7E00;  // f16 NaN scale
+            d.v8[size_t(j * fc.n_head_kv * fc.hd / 32 + b)].d = 0x7E00;
         }
     }
     return d;
@@ -663,7 +705,7 @@ std::vector<double> flash_reference(const FlashCase & fc, const FlashData & d) {
 
 }  // namespace
 
-TEST_CASE("cuda flash: a host replay of whole prefill launches (F16 cache) computes attention", "[cuda]") {
+TEST_CASE("cuda flash: a host replay of whole prefill launches (F16 and Q8_0 caches) computes attention", "[cuda]") {
     const FlashCase cases[] = {
         // hd, n_q, n_head, n_head_kv, n_kv, causal, window, softcap, ring, SMs
         {64, 16, 2, 2, 16, true, 0, 0.0f, false, 1000},      // one key tile, partial query tile
@@ -672,6 +714,9 @@ TEST_CASE("cuda flash: a host replay of whole prefill launches (F16 cache) compu
         {128, 33, 4, 1, 600, true, 0, 30.0f, false, 132},    // GQA 4 (rows straddle queries), soft-cap, splits
         {256, 20, 4, 1, 700, true, 50, 0.0f, true, 132},     // kpos ring, empty slots, blind queries, BK 32, splits
         {256, 64, 2, 2, 130, false, 0, 20.0f, true, 1},      // kpos ring, not causal, one split
+        {128, 37, 4, 2, 1100, true, 300, 0.0f, false, 132, true},  // the shapes above with a Q8_0 cache
+        {256, 20, 4, 1, 700, true, 50, 0.0f, true, 132, true},
+        {64, 70, 2, 1, 90, false, 20, 0.0f, false, 4, true},
     };
     uint32_t seed = 11;
     for (const FlashCase & fc : cases) {
@@ -685,8 +730,9 @@ TEST_CASE("cuda flash: a host replay of whole prefill launches (F16 cache) compu
             max_ref = std::max(max_ref, std::fabs(want[i]));
             max_err = std::max(max_err, std::isfinite(got[i]) ? std::fabs(double(got[i]) - want[i]) : INFINITY);
         }
-        INFO("hd " << fc.hd << " n_q " << fc.n_q << " heads " << fc.n_head << "/" << fc.n_head_kv << " n_kv " << fc.n_kv
-                   << " splits " << sp.n_split << " max err " << max_err << " of " << max_ref);
+        INFO((fc.q8 ? "Q8_0" : "F16") << " hd " << fc.hd << " n_q " << fc.n_q << " heads " << fc.n_head << "/"
+                                      << fc.n_head_kv << " n_kv " << fc.n_kv << " splits " << sp.n_split << " max err "
+                                      << max_err << " of " << max_ref);
         CHECK(max_err <= 4e-3 * max_ref);
         for (int64_t i = 0; i < fc.n_q; ++i) {
             if (!blind[size_t(i)]) continue;
