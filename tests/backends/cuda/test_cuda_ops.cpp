@@ -685,6 +685,54 @@ TEST_CASE("cuda: flash prefill attention over a long cache with mostly empty KV 
     }
 }
 
+// Cache slots no query may see hold garbage in a real cache (a cache longer than what was written,
+// empty ring slots). Here they hold +-inf (1e30 written into the F16 / Q8_0 cache by set_rows): the
+// prefill kernel must never let them meet a probability, not even a zero one (0 * inf = NaN). The
+// CPU never reads them. Without kpos: 40 causal queries at positions 200..239 of a 300-slot cache
+// (slots 240..299 unwritten, 240..255 inside the last live key tile); with kpos: a ring whose
+// empty slots (-1) hold the garbage.
+TEST_CASE("cuda: flash prefill attention never reads unwritten cache slots into a product", "[cuda]") {
+    REQUIRE_CUDA(b);
+    const int64_t hd = 128, nkh = 2, group = 2, nh = nkh * group, nq = 40, nkv = 300;
+    int seed = 0;
+    for (Type kv : {Type::F16, Type::Q8_0}) {
+        for (bool ring : {false, true}) {
+            INFO("kv " << core::type_name(kv) << " ring " << ring);
+            core::AttentionParams p;
+            p.scale = 1.0f / std::sqrt(float(hd));
+            OpCase c(uint32_t(6300 + seed++));
+            std::vector<float> q, k, v, junk_k, junk_v;
+            Tensor tq = c.f32("q", {hd, nh, nq}, q);
+            Tensor ck = c.typed("k", kv, {hd * nkh, nkv}, k);  // 2-D for set_rows, reshaped below
+            Tensor cv = c.typed("v", kv, {hd * nkh, nkv}, v);
+            std::vector<int32_t> pos(static_cast<size_t>(nq)), kpos, garbage;
+            if (!ring) {
+                for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(200 + i);
+                for (int64_t j = 240; j < nkv; ++j) garbage.push_back(int32_t(j));
+            } else {
+                kpos.resize(size_t(nkv));
+                for (int64_t j = 0; j < nkv; ++j) kpos[size_t(j)] = j % 5 == 2 ? -1 : int32_t(1000 + (j + 11) % nkv);
+                for (int64_t j = 0; j < nkv; ++j)
+                    if (kpos[size_t(j)] < 0) garbage.push_back(int32_t(j));
+                for (int64_t i = 0; i < nq; ++i) pos[size_t(i)] = int32_t(1000 + nkv - nq + i);
+            }
+            const int64_t ng = int64_t(garbage.size());
+            Tensor ids = c.i32("garbage", garbage);
+            ck = c.g.set_rows(ck, c.f32("junk_k", {hd * nkh, ng}, junk_k, 1e30f), ids);
+            cv = c.g.set_rows(cv, c.f32("junk_v", {hd * nkh, ng}, junk_v, 1e30f), ids);
+            Tensor tk = c.g.reshape(ck, {hd, nkh, nkv});
+            Tensor tv = c.g.reshape(cv, {hd, nkh, nkv});
+            REQUIRE(backends::cuda::flash::prefill_shape_fits(hd, hd, nq, kv));
+            Tensor out = ring ? c.g.attention(tq, tk, tv, c.i32("pos", pos), p, c.i32("kpos", kpos))
+                              : c.g.attention(tq, tk, tv, c.i32("pos", pos), p);
+            auto [cpu, gpu] = cpu_and_gpu(c, *b, {out});
+            REQUIRE(no_nan(cpu[0]));
+            REQUIRE(no_nan(gpu[0]));
+            CHECK(rel_max_err(gpu[0], as_double(cpu[0])) < (kv == Type::Q8_0 ? 3e-2 : 4e-3));
+        }
+    }
+}
+
 TEST_CASE("cuda: copy (strided, F32/F16/BF16/Q8_0 both ways), set_rows into F32/F16/Q8_0 caches, argmax", "[cuda]") {
     REQUIRE_CUDA(b);
     for (Type src : {Type::F32, Type::F16, Type::BF16, Type::Q8_0}) {
