@@ -142,7 +142,7 @@ shm_free=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')
 mkdir -p $MODELS
 say "synthetic models go to $MODELS"
 declare -A done_torch
-for job in ${QUANTA_GPU_CHECK_MODELS:-llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT4 gemma2-27b:Q4_K llama3-8b:Q4_0 gemma2-27b:Q4_0}; do
+for job in ${QUANTA_GPU_CHECK_MODELS:-llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT4 gemma2-27b:Q4_K llama3-8b:Q4_0 gemma2-27b:Q4_0 gemma2-27b:QT3}; do
     shape=${job%%:*}
     type=${job##*:}
     need=60; [ "$shape" = gemma2-27b ] && need=100
@@ -163,6 +163,11 @@ for job in ${QUANTA_GPU_CHECK_MODELS:-llama3-8b:Q4_K llama3-8b:QT4 gemma2-27b:QT
     # A/B of the decode mat-vec kernels (#10, matvec.cuh vs the simple one) on this file, if time is left.
     [ "$job" = llama3-8b:QT4 ] && [ "$(left)" -gt 90 ] && for mv in simple vec; do QUANTA_CUDA_MATVEC=$mv timeout 60 $B/bin/quanta bench -m "$f" --backend "$BACKEND" -p 0 -n 64 -r 3 -c 128 "${bw_arg[@]}" > "$OUT/ab-$mv.log" 2>&1; r=$?
         row "$shape" "$type" "-" "-" "$(awk '/^tg64/ {print $2}' "$OUT/ab-$mv.log")" "$(grep -o '= [0-9.]*% of' "$OUT/ab-$mv.log" | tr -dc '0-9.')" "QUANTA_CUDA_MATVEC=$mv rc $r"; done
+    # A/B of the prompt kernels (#10): without the repacked pipelined mul_mat, and without flash prefill.
+    [ "$job" = llama3-8b:QT4 ] && [ "$(left)" -gt 120 ] && for knob in QUANTA_CUDA_REPACK QUANTA_CUDA_FLASH; do
+        env "$knob=0" timeout 60 $B/bin/quanta bench -m "$f" --backend "$BACKEND" -p 512 -n 0 -r 3 -c 1024 > "$OUT/ab-$knob.log" 2>&1; r=$?
+        kpp=$(awk '/^pp512/ {print $2}' "$OUT/ab-$knob.log")
+        row "$shape" "$type" "${kpp:--}" "$(python3 -c "print(f'{2*$params*float(\"${kpp:-0}\")/1e12:.1f}')")" "-" "-" "$knob=0 rc $r"; done
     # Vulkan next to CUDA on the same file (#11: decode >= 70%, prompt >= 50% of CUDA), 8B shape only.
     if [ "$BACKEND" = cuda ] && [ "$shape" = llama3-8b ] && [ -x $B/tests/test_backends_vulkan ] && [ "$(left)" -gt 120 ]; then
         timeout 120 $B/bin/quanta bench -m "$f" --backend vulkan -p 512 -n 64 -r 3 -c 1024 "${bw_arg[@]}" > "$OUT/vk-$shape-$type.log" 2>&1

@@ -5,9 +5,9 @@
 // the blocks are random bytes (one 64 MiB pool of xorshift bytes, read at a different offset for
 // every tensor) whose fp16 scale fields are overwritten with small sane values: the weights come
 // out of order N(0, 0.02), with no inf or NaN anywhere in the activations. Norm weights are F32
-// ones. Types: one weight type for every matrix (QT4, Q4_K, Q4_0, Q8_0, Q6_K), or Q4_K_M (Q4_K with
+// ones. Types: one weight type for every matrix (QT4, QT3, QT2, Q4_K, Q4_0, Q8_0, Q6_K), or Q4_K_M (Q4_K with
 // Q6_K for the output matrix and attn_v / ffn_down, as llama.cpp's Q4_K_M). A matrix whose rows the
-// type's block does not divide (QT4 needs 512) takes Q8_0 instead. Metadata: the architecture's
+// type's block does not divide (the QT types need 512) takes Q8_0 instead. Metadata: the architecture's
 // hyperparameters (core/arch) and a synthetic SentencePiece-style vocabulary of the model's size
 // (<unk> <s> </s>, the 256 byte tokens, then distinct pieces), so `quanta bench` loads the file.
 // Prints the matrix parameter count (for TFLOP/s) and the file size as one JSON line.
@@ -112,6 +112,8 @@ std::vector<ScaleField> scale_fields(Type t) {
         case Type::Q4_K: return {{0, 0.02f / (32 * 4.6f)}, {2, 0.02f / (32 * 8)}};
         case Type::Q6_K: return {{208, 0.02f / (74 * 18)}};
         case Type::QT4: return {{0, 0.02f / (32 * 60)}};  // 6-bit magnitudes ~32, grid values ~60
+        case Type::QT3: return {{0, 0.02f / (32 * 70)}};  // the same header; 8-level grid values ~70
+        case Type::QT2: return {{0, 0.02f / (32 * 80)}};  // d first too; 4-level grid values ~80
         default: return {};
     }
 }
@@ -203,7 +205,7 @@ Status run(const std::string & shape_name, const std::string & type_name, const 
     if (type_name != "Q4_K_M") {
         auto t = quant::type_from_name(type_name);
         if (!t || scale_fields(*t).empty()) {
-            return Status::error("synth_model: type '" + type_name + "' is not one of QT4, Q4_K, Q4_K_M, Q4_0, Q8_0, Q6_K");
+            return Status::error("synth_model: type '" + type_name + "' is not one of QT4, QT3, QT2, Q4_K, Q4_K_M, Q4_0, Q8_0, Q6_K");
         }
         base = *t;
     }
@@ -250,7 +252,7 @@ Status run(const std::string & shape_name, const std::string & type_name, const 
 int main(int argc, char ** argv) {
     if (argc != 4) {
         std::fprintf(stderr, "usage: synth_model SHAPE TYPE OUT.qnt   (SHAPE: llama3-8b | gemma2-27b | tiny | tiny-gemma2; "
-                             "TYPE: QT4 | Q4_K | Q4_K_M | Q4_0 | Q8_0 | Q6_K)\n");
+                             "TYPE: QT4 | QT3 | QT2 | Q4_K | Q4_K_M | Q4_0 | Q8_0 | Q6_K)\n");
         return 2;
     }
     const auto t0 = std::chrono::steady_clock::now();
