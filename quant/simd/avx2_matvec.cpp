@@ -161,12 +161,17 @@ inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
 // in general-purpose registers and moved over once: no round trip through memory (a store of
 // parts followed by a wider load stalls store forwarding, and that cost this kernel a third).
 inline __m256i q4_k_scales_mins(const BlockQ4_K & b) {
-    uint32_t u[3];
-    std::memcpy(u, b.scales, 12);
-    const uint32_t sc_lo = u[0] & 0x3F3F3F3Fu, m_lo = u[1] & 0x3F3F3F3Fu;
-    const uint32_t sc_hi = (u[2] & 0x0F0F0F0Fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    const uint32_t m_hi = ((u[2] >> 4) & 0x0F0F0F0Fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    return _mm256_cvtepu8_epi16(_mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi)));
+    // One 16-byte load (the 12 scale bytes and 4 bytes of qs, unused): bytes 0-3 hold sc[0..3] in
+    // their low 6 bits, 4-7 m[0..3], 8-11 the low 4 bits of sc[4..7] and, above them, of m[4..7];
+    // the top 2 bits of bytes 0-7 are the high bits of sc[4..7] and m[4..7].
+    const __m128i v = load128(b.scales);
+    const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    const __m128i low = _mm_or_si128(_mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0)),
+                                     _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15)));
+    // (top & 0xC0) >> 2 moves bits 6-7 to 4-5 of the same byte (masked first, so no bit crosses).
+    const __m128i high = _mm_srli_epi16(_mm_and_si128(top, _mm_set1_epi8(int8_t(0xC0))), 2);
+    return _mm256_cvtepu8_epi16(_mm_or_si128(low, high));  // sc[0..7], then m[0..7]
 }
 
 // int16 lanes of chunk-pair scales: scale j in every int16 of the register (both 128-bit lanes).
