@@ -179,11 +179,10 @@ float dot_q4_k(const void * w, const void * a, int64_t n) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     float sum = 0.0f;
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        alignas(16) uint8_t sc[8], mn[8];
-        k4_unpack_scales(x[i].scales, sc, mn);
-        const int summ = k4_min_dot_bsums(mn, y[i].bsums);
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const int summ = k4_min_dot_bsums(sm, y[i].bsums);
         // The 8 scales as int16 in both halves; each chunk picks its two with one shuffle each.
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
+        const __m256i sc16 = k4_scales16(sm);
         __m256i acc = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {
             const __m256i q = load256(x[i].qs + 32 * c);
@@ -207,10 +206,9 @@ float dot_q5_k(const void * w, const void * a, int64_t n) {
     const __m256i b16 = _mm256_set1_epi8(0x10);
     float sum = 0.0f;
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        alignas(16) uint8_t sc[8], mn[8];
-        k4_unpack_scales(x[i].scales, sc, mn);
-        const int summ = k4_min_dot_bsums(mn, y[i].bsums);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const int summ = k4_min_dot_bsums(sm, y[i].bsums);
+        const __m256i sc16 = k4_scales16(sm);
         const __m256i qh = load256(x[i].qh);
         __m256i acc = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {

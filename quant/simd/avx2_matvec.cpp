@@ -157,23 +157,6 @@ inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
 
 // ---- Q4_K . Q8_K -------------------------------------------------------------------------------
 
-// Q4_K's 8 sub-block scales (low 128 bits) and 8 mins (high 128 bits) of a block as int16, built
-// in general-purpose registers and moved over once: no round trip through memory (a store of
-// parts followed by a wider load stalls store forwarding, and that cost this kernel a third).
-inline __m256i q4_k_scales_mins(const BlockQ4_K & b) {
-    // One 16-byte load (the 12 scale bytes and 4 bytes of qs, unused): bytes 0-3 hold sc[0..3] in
-    // their low 6 bits, 4-7 m[0..3], 8-11 the low 4 bits of sc[4..7] and, above them, of m[4..7];
-    // the top 2 bits of bytes 0-7 are the high bits of sc[4..7] and m[4..7].
-    const __m128i v = load128(b.scales);
-    const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-    const __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-    const __m128i low = _mm_or_si128(_mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0)),
-                                     _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15)));
-    // (top & 0xC0) >> 2 moves bits 6-7 to 4-5 of the same byte (masked first, so no bit crosses).
-    const __m128i high = _mm_srli_epi16(_mm_and_si128(top, _mm_set1_epi8(int8_t(0xC0))), 2);
-    return _mm256_cvtepu8_epi16(_mm_or_si128(low, high));  // sc[0..7], then m[0..7]
-}
-
 // int16 lanes of chunk-pair scales: scale j in every int16 of the register (both 128-bit lanes).
 template <int J>
 inline __m256i q4_k_scale(__m256i sc16_both) {
@@ -207,10 +190,9 @@ void wrows_q4_k_t(const void * w, size_t stride, const void * a, float * out, in
                 continue;
             }
             const BlockQ4_K & b = x[r][i];
-            const __m256i sm = q4_k_scales_mins(b);
-            const __m128i mins = _mm256_extracti128_si256(sm, 1);
-            macc[r] = _mm256_madd_epi16(bsums, _mm256_set_m128i(_mm_unpackhi_epi16(mins, mins), _mm_unpacklo_epi16(mins, mins)));
-            const __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+            const __m128i sm = k4_scales_mins(b.scales);
+            macc[r] = _mm256_madd_epi16(bsums, k4_mins_pairs16(sm));
+            const __m256i sc = k4_scales16(sm);
             __m256i s = _mm256_setzero_si256();
             // Chunk c: 32 packed bytes = sub-blocks 2c (low nibbles) and 2c+1 (high nibbles).
 #define QUANTA_Q4K_CHUNK(c)                                                                                              \

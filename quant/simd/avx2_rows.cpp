@@ -89,9 +89,8 @@ void dot_rows_q4_k_t(const void * w, const void * a, size_t stride, float * out,
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     float sum[NR] = {};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        alignas(16) uint8_t sc[8], mn[8];
-        k4_unpack_scales(x[i].scales, sc, mn);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(sc))));
+        const __m128i sm = k4_scales_mins(x[i].scales);
+        const __m256i sc16 = k4_scales16(sm);
         __m256i acc[NR];
         for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_si256();
         for (int c = 0; c < 4; ++c) {
@@ -108,7 +107,7 @@ void dot_rows_q4_k_t(const void * w, const void * a, size_t stride, float * out,
         }
         const float d = fp16(x[i].d), dmin = fp16(x[i].dmin);
         for (int r = 0; r < NR; ++r) {
-            const int summ = k4_min_dot_bsums(mn, y[r][i].bsums);
+            const int summ = k4_min_dot_bsums(sm, y[r][i].bsums);
             sum[r] += y[r][i].d * (d * float(hsum(acc[r])) - dmin * float(summ));
         }
     }

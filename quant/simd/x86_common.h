@@ -69,25 +69,35 @@ inline __m256i dot_i8(__m256i x, __m256i y) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
 }
 
-// Q4_K / Q5_K: the 8 scales and 8 mins of a super-block as bytes (same as k4_scale_min()).
-inline void k4_unpack_scales(const uint8_t * s, uint8_t * sc8, uint8_t * m8) {
-    uint32_t w[3];
-    std::memcpy(w, s, 12);
-    const uint32_t sc_lo = w[0] & 0x3F3F3F3Fu;
-    const uint32_t m_lo = w[1] & 0x3F3F3F3Fu;
-    const uint32_t sc_hi = (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4);
-    const uint32_t m_hi = ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4);
-    std::memcpy(sc8, &sc_lo, 4);
-    std::memcpy(sc8 + 4, &sc_hi, 4);
-    std::memcpy(m8, &m_lo, 4);
-    std::memcpy(m8 + 4, &m_hi, 4);
+// Q4_K / Q5_K: the 8 scales and 8 mins of a super-block (same as k4_scale_min()) as 16 bytes,
+// sc[0..7] then m[0..7], decoded with shuffles from one 16-byte load at s: the 12 scale bytes and
+// 4 bytes of what follows them in the block (qh or qs), unused. In the 12 bytes, bytes 0-3 hold
+// sc[0..3] in their low 6 bits, 4-7 m[0..3], 8-11 the low 4 bits of sc[4..7] and, above them, of
+// m[4..7]; the top 2 bits of bytes 0-7 are the high bits of sc[4..7] and m[4..7]. (Unpacking in
+// general-purpose registers and storing bytes for a wider load stalled store forwarding: the Q4_K
+// mat-vec ran ~20% faster this way.)
+inline __m128i k4_scales_mins(const uint8_t * s) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s));
+    const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    const __m128i low = _mm_or_si128(_mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0)),
+                                     _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15)));
+    // (top & 0xC0) >> 2 moves bits 6-7 to 4-5 of the same byte (masked first, so no bit crosses).
+    return _mm_or_si128(low, _mm_srli_epi16(_mm_and_si128(top, _mm_set1_epi8(int8_t(0xC0))), 2));
 }
 
-// sum_j m[j] * (bsums[2j] + bsums[2j+1]) for 8 mins and Q8_K's 16 bsums.
-inline int k4_min_dot_bsums(const uint8_t * m8, const int16_t * bsums) {
-    const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(m8)));
-    const __m256i mm = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
-    return hsum(_mm256_madd_epi16(load256(bsums), mm));
+// The 8 scales of k4_scales_mins() as int16, in both 128-bit halves.
+inline __m256i k4_scales16(__m128i sm) { return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm)); }
+
+// The 8 mins of k4_scales_mins(), each as int16 twice: [m0 m0 m1 m1 .. m7 m7], against Q8_K's 16 bsums.
+inline __m256i k4_mins_pairs16(__m128i sm) {
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+    return _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+}
+
+// sum_j m[j] * (bsums[2j] + bsums[2j+1]) for the mins of k4_scales_mins() and Q8_K's 16 bsums.
+inline int k4_min_dot_bsums(__m128i sm, const int16_t * bsums) {
+    return hsum(_mm256_madd_epi16(load256(bsums), k4_mins_pairs16(sm)));
 }
 
 }  // namespace quanta::quant::x86
