@@ -280,12 +280,12 @@ void wrows_qt4_t(const void * w, size_t stride, const void * a, float * out, int
     for (int64_t i = 0; i < n / kQT4Block; ++i) {
         next.step(i);
         __m256i s8[NR];
-        alignas(16) uint16_t dh[8] = {};
+        uint16_t dh[4] = {};
         for (int r = 0; r < NR; ++r) {
             s8[r] = qt4_scales_i8(x[r][i]);
             dh[r] = x[r][i].d;
         }
-        const __m128 d = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(dh)));
+        const __m128 d = _mm_cvtph_ps(_mm_setr_epi16(int16_t(dh[0]), int16_t(dh[1]), int16_t(dh[2]), int16_t(dh[3]), 0, 0, 0, 0));
         for (int h = 0; h < 2; ++h) {
             const BlockQ8_K & yb = y[2 * i + h];
             __m256i acc[4];
