@@ -199,7 +199,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     tile = next_live(tile);
     if (tile < tile_end) stage_tile<HD, KV>(k, hk, tile, ks, kp_sh, has_kpos, pmin, pmax, a);
     while (tile < tile_end) {
-        cp_async_wait_all();
+        cp_async_wait<0>();
         __syncthreads();  // K(tile) is in ks for every thread; every warp is done reading vs
         stage_tile<HD, KV>(v, hk, tile, vs, kp_sh, has_kpos, pmin, pmax, a);
 
@@ -294,7 +294,7 @@ __global__ void __launch_bounds__(kWarps * 32)
         }
 
         const int64_t next = next_live(tile + 1);
-        cp_async_wait_all();
+        cp_async_wait<0>();
         __syncthreads();  // V(tile) is in vs; every warp is done reading ks
         if (next < tile_end) stage_tile<HD, KV>(k, hk, next, ks, kp_sh, has_kpos, pmin, pmax, a);
 
@@ -304,7 +304,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
             for (int dp = 0; dp < HD; dp += 16) {
                 uint32_t b[4];
-                ldsm_x4_trans(b, vs + (16 * c + ldsm_v_key(lane)) * ST + dp + ldsm_v_dim(lane));
+                ldmatrix_x4_trans(b, vs + (16 * c + ldsm_v_key(lane)) * ST + dp + ldsm_v_dim(lane));
                 mma_f16_16816(o[dp / 8], pa[c], b);          // dims dp .. dp + 7
                 mma_f16_16816(o[dp / 8 + 1], pa[c], b + 2);  // dims dp + 8 .. dp + 15
             }

@@ -52,6 +52,7 @@
 
 #include "backends/cuda/ops/common.cuh"
 #include "backends/cuda/ops/mma_layout.h"
+#include "backends/cuda/ops/ptx.cuh"
 
 namespace quanta::backends::cuda {
 
@@ -61,17 +62,6 @@ constexpr int kMmaStride = kMmaK + 8;  // bf16 per shared row: +8 (16 bytes) sta
 
 __device__ __forceinline__ uint32_t pair_at(const __nv_bfloat16 * row, int k) {
     return *reinterpret_cast<const uint32_t *>(row + k);  // k even: 4-byte aligned
-}
-
-__device__ __forceinline__ void mma_bf16_16816(float * c, const uint32_t * a, const uint32_t * b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-    __trap();  // the project builds sm_80 and newer only
-#endif
 }
 
 struct MmaArgs {
@@ -165,43 +155,6 @@ __global__ void __launch_bounds__(128) k_mul_mat_mma(TDesc w, const char * x, TD
 
 // ---- the repacked, pipelined kernel (1.) -------------------------------------------------------
 
-__device__ __forceinline__ uint32_t smem_u32(const void * p) { return uint32_t(__cvta_generic_to_shared(p)); }
-
-// 16 bytes global -> shared, bypassing L1; `valid` false writes 16 zero bytes and reads nothing
-// (src-size 0), so src must merely be some valid address.
-__device__ __forceinline__ void cp_async16(void * dst, const void * src, bool valid) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
-#else
-    __trap();
-#endif
-}
-
-__device__ __forceinline__ void cp_async_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.commit_group;\n" ::);
-#endif
-}
-
-// Waits until at most N of this thread's committed groups are still in flight (a compiler memory
-// barrier too: no shared-memory read moves above it).
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-#endif
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t * r, const void * p) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_u32(p)));
-#else
-    __trap();
-#endif
-}
-
 struct RpArgs {
     int64_t K, N, M, B2, r2, r3;
     int64_t w_ne2;          // weight batches along dim 2 (the repacked copy is [w3][w2][matrix])
@@ -256,16 +209,16 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
         uint8_t * st = smem + slot * KS::kStageBytes;
         for (int i = tid; i < ST::kCodeCopies; i += kRpThreads) {
             const int64_t src = ST::code_src(a.mat, tile0, kt, i);
-            cp_async16(st + 16 * i, W + (src < 0 ? 0 : src), src >= 0);
+            cp_async_16(st + 16 * i, W + (src < 0 ? 0 : src), src >= 0);
         }
         for (int i = tid; i < ST::kMetaCopies; i += kRpThreads) {
             const int64_t src = ST::meta_src(a.mat, tile0, kt, i);
-            cp_async16(st + ST::kCodeBytes + 16 * i, W + (src < 0 ? 0 : src), src >= 0);
+            cp_async_16(st + ST::kCodeBytes + 16 * i, W + (src < 0 ? 0 : src), src >= 0);
         }
         __nv_bfloat16 * xs = reinterpret_cast<__nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
         for (int i = tid; i < KS::kCols * kRpXChunks; i += kRpThreads) {
             const int64_t src = rp_x_src(m0, a.M, a.K, kt, i);
-            cp_async16(xs + x_chunk_offset(i / kRpXChunks, i % kRpXChunks), X + (src < 0 ? 0 : src), src >= 0);
+            cp_async_16(xs + x_chunk_offset(i / kRpXChunks, i % kRpXChunks), X + (src < 0 ? 0 : src), src >= 0);
         }
     };
 
