@@ -37,7 +37,7 @@ namespace {
 using core::Op;
 
 constexpr int kWarps = 4;  // weight rows per block
-constexpr int kCols = 8;   // activation columns per warp
+constexpr int kCols = kDecodeColumns;  // activation columns per warp (repack.h)
 
 struct MatArgs {
     int64_t K, N, M, B2, B3, r2, r3;
@@ -198,11 +198,7 @@ dim3 mat_grid(const MatArgs & a) {
 // Prompts (more than kCols columns) go to the tensor-core kernel (mma.cuh) unless QUANTA_CUDA_MMA=0
 // asks for the simple path everywhere (to compare the two on a GPU).
 bool use_mma(const MatArgs & a) {
-    static const bool enabled = [] {
-        const char * v = std::getenv("QUANTA_CUDA_MMA");
-        return !(v && v[0] == '0' && v[1] == '\0');
-    }();
-    return enabled && a.M > kCols && (a.M + kMmaTile - 1) / kMmaTile <= 65535;
+    return mma_enabled() && a.M > kCols && (a.M + kMmaTile - 1) / kMmaTile <= 65535;
 }
 
 // QUANTA_CUDA_MATVEC (decoders.h parse_matvec_kernel). An invalid value stops the program at the

@@ -15,8 +15,6 @@ namespace quanta::backends::cuda {
 
 namespace {
 
-constexpr int64_t kPromptColumns = 8;  // matmul.cu kCols: more columns than this take the mma path
-
 bool env_off(const char * name) {
     const char * v = std::getenv(name);
     return v && v[0] == '0' && v[1] == '\0';
@@ -100,14 +98,19 @@ bool same_view(const BoundTensor & t, Type type, const std::array<int64_t, 4> & 
 
 }  // namespace
 
+bool mma_enabled() {
+    static const bool enabled = !env_off("QUANTA_CUDA_MMA");
+    return enabled;
+}
+
 bool repack_type(Type type) { return repack_fns(type) != nullptr; }
 
 bool repack_wanted(const BoundNode & n) {
-    static const bool enabled = !env_off("QUANTA_CUDA_MMA") && !env_off("QUANTA_CUDA_REPACK");
+    static const bool enabled = mma_enabled() && !env_off("QUANTA_CUDA_REPACK");
     if (!enabled || n.node->op != core::Op::MulMat || !repack_type(n.src[0].type)) return false;
     const BoundTensor & w = n.src[0];
     const BoundTensor & x = n.src[1];
-    return x.ne[1] > kPromptColumns && rp_k_ok(w.ne[0]) && w.ne[1] <= int64_t(65535) * 128;
+    return x.ne[1] > kDecodeColumns && rp_k_ok(w.ne[0]) && w.ne[1] <= int64_t(65535) * 128;
 }
 
 size_t repacked_bytes(const BoundTensor & t) {

@@ -29,6 +29,13 @@
 
 namespace quanta::backends::cuda {
 
+// The most activation columns mul_mat's decode kernels take (matmul.cu); more go to the
+// tensor-core kernels of mma.cuh.
+constexpr int kDecodeColumns = 8;
+
+// False when QUANTA_CUDA_MMA=0 asks for the simple path for prompts too (to compare on a GPU).
+bool mma_enabled();
+
 // True when type has a repacked layout (QT4, Q4_K, Q4_0, Q8_0).
 bool repack_type(Type type);
 
