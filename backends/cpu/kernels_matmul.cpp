@@ -10,8 +10,8 @@
 // from L1 for 64 dot products (4 tokens per call where quant has a multi-row dot). Mat-vec (M = 1)
 // degenerates to weight rows split across threads, each run of rows in one call where quant has a
 // mat-vec kernel (quant::mat_vec's kernel: the activation row's loads and preparation shared).
-// Threads take runs of tiles from a shared counter (about 8 runs per thread), not fixed equal
-// shares: on a loaded machine a descheduled thread would otherwise hold up the whole node, and a
+// Threads take runs of tiles from a shared counter (guided: each run a share of what is left), not
+// fixed equal shares: on a loaded machine a descheduled thread would otherwise hold up the whole node, and a
 // tile's arithmetic does not depend on which thread computes it, so the bits stay the same.
 // GQA: activation batch i2 uses weight batch i2 / (B2 / b2).
 // 16-bit activations (MulMatParams::act_bits 16, `--act-bits 16`): each activation row becomes two
@@ -218,12 +218,19 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
         }
     };
     const int64_t n_tiles = tiles_n * tiles_m * B2 * B3;
-    const int64_t run = std::max<int64_t>(1, n_tiles / (int64_t(ctx.nth) * 8));
     int64_t t0 = 0, t1 = 0;
     if (!dynamic) split_range(n_tiles, ctx.ith, ctx.nth, t0, t1);
     for (;;) {
         if (dynamic) {
-            t0 = next_tile->fetch_add(run, std::memory_order_relaxed);
+            // Guided: each run is 1/(2 nth) of the tiles left (at least one), so runs start long
+            // (one mat-vec call each in decode) and end short: the threads finish within about a
+            // tile of each other instead of a fixed run.
+            t0 = next_tile->load(std::memory_order_relaxed);
+            int64_t run = 0;
+            do {
+                if (t0 >= n_tiles) break;
+                run = std::max<int64_t>(1, (n_tiles - t0) / (2 * int64_t(ctx.nth)));
+            } while (!next_tile->compare_exchange_weak(t0, t0 + run, std::memory_order_relaxed));
             if (t0 >= n_tiles) break;
             t1 = std::min(n_tiles, t0 + run);
         }
