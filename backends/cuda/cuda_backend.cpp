@@ -77,6 +77,12 @@ void CudaBackend::buffer_freed(const void * device, size_t bytes) {
     if (repacks_.forget(static_cast<const char *>(device), bytes, stream_)) forget_graph();
 }
 
+void CudaBackend::drop_repacks() {
+    repacks_.clear(stream_);
+    repacks_.stop();
+    forget_graph();  // captured launches read the copies
+}
+
 void KernelTable::add(core::Op op, Type dst, Type src0, Type src1, KernelFn fn, ScratchFn scratch, FitsFn fits) {
     table_[core::kernel_key(op, dst, src0, src1)] = {fn, scratch, fits};
 }
@@ -169,7 +175,15 @@ Result<DeviceMemory> CudaBackend::memory() const {
 Result<core::BufferPtr> CudaBackend::alloc(size_t bytes) {
     cudaSetDevice(device_);
     void * p = nullptr;
-    const cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));  // 256-byte aligned
+    cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));  // 256-byte aligned
+    if (err != cudaSuccess && !repacks_.empty()) {
+        // The repacked weight copies are only a speed-up: a buffer allocated after them (an
+        // intermediate arena that grows for a longer prompt, a KV cache, a second model) gets
+        // their memory, as the kernel scratch does, and no more copies are made.
+        cudaGetLastError();
+        drop_repacks();
+        err = cudaMalloc(&p, std::max<size_t>(bytes, 1));
+    }
     if (err != cudaSuccess) {
         cudaGetLastError();
         size_t free_b = 0, total_b = 0;
@@ -247,9 +261,7 @@ Status CudaBackend::ensure_scratch(size_t bytes) {
         // The repacked weight copies are an optional speed-up: give their memory to the scratch
         // and make no more (prompts then take the unrepacked tensor-core kernel).
         cudaGetLastError();
-        repacks_.clear(stream_);
-        repacks_.stop();
-        forget_graph();
+        drop_repacks();
         err = cudaMalloc(reinterpret_cast<void **>(&scratch_), rounded);
     }
     if (err != cudaSuccess) {

@@ -58,6 +58,8 @@ private:
     Status launch_all(std::span<const core::BoundNode> nodes);  // with entries_ filled by run()
     Status ensure_scratch(size_t bytes);
     void prepare_repacks(std::span<const core::BoundNode> nodes);
+    // Frees every repacked copy and makes no more (their memory is needed: alloc, ensure_scratch).
+    void drop_repacks();
     void drop_graph();
     void forget_graph() {
         drop_graph();

@@ -17,10 +17,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/ops/flash_attention.h"
 #include "backends/registry.h"
+#include "quant/random_blocks.h"
 #include "tests/backends/op_harness.h"
 #include "tests/support.h"
 
@@ -318,6 +320,70 @@ TEST_CASE("cuda: rewriting weights in place drops their repacked copy", "[cuda]"
         REQUIRE(e.read(out, got.data(), got.size() * 4).ok());
         REQUIRE(no_nan(got));
         CHECK(rel_max_err(got, exact_mul_mat(exact_w, x, K, N, M, 1, 1)) < 1e-2);
+    }
+}
+
+// Repacked copies are only a speed-up, made after the model's buffers: an allocation that cannot
+// be met while they hold device memory (an arena growing for a longer prompt, a KV cache, another
+// model) must get their memory instead of failing, and prompts must stay right on kernel 2. The
+// request is 16 MiB more than the free memory, less than the ~38 MiB copy. Own backend: the
+// shared one must keep making copies for the other tests.
+TEST_CASE("cuda: an allocation short of device memory frees the repacked copies for it", "[cuda]") {
+    REQUIRE_CUDA(shared);
+    auto created = CudaBackend::create(0);
+    REQUIRE(created.ok());
+    CudaBackend & b = *created.value();
+    b.set_poison(true);
+    const int64_t K = 4096, N = 16384, M = 16;
+    core::GraphBuilder g;
+    Tensor tw = g.weight("w", Type::Q4_K, {K, N});
+    Tensor tx = g.input("x", Type::F32, {K, M});
+    Tensor out = g.mul_mat(tw, tx);
+    g.mark_output(out);
+    auto graph = g.build();
+    REQUIRE(graph.ok());
+    backends::cpu::CpuBackend cpu(2);
+    core::ExecutorOptions o;
+    o.cpu = &cpu;
+    o.gpu = &b;
+    o.gpu_outside_layers = true;
+    auto ex = core::Executor::create(std::move(graph.value()), o);
+    REQUIRE(ex.ok());
+    core::Executor & e = *ex.value();
+    REQUIRE(e.bind_new(tw, b).ok());
+    REQUIRE(e.bind_new(tx, b).ok());
+    const size_t rb = core::type_row_bytes(Type::Q4_K, K);
+    std::vector<uint8_t> bytes(size_t(N) * rb);
+    quant::random_blocks(Type::Q4_K, bytes.data(), bytes.size(), 77, 0.05f);
+    REQUIRE(e.write(tw, bytes.data(), bytes.size()).ok());
+    std::vector<float> w(size_t(K * N));
+    for (int64_t r = 0; r < N; ++r) quant::traits(Type::Q4_K).dequantize_row(&bytes[size_t(r) * rb], &w[size_t(r * K)], K);
+    std::mt19937 rng(78);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(size_t(K * M));
+    for (float & v : x) v = dist(rng);
+    REQUIRE(e.write(tx, x.data(), x.size() * 4).ok());
+    const std::vector<double> exact = exact_mul_mat(w, x, K, N, M, 1, 1);
+    for (int round = 0; round < 2; ++round) {
+        INFO("round " << round << (round == 0 ? " (repacked copy)" : " (after the copy was freed)"));
+        Status s = e.run();
+        INFO(s.message());
+        REQUIRE(s.ok());
+        CHECK(b.repacks().made() == 1);
+        std::vector<float> got(size_t(N * M));
+        REQUIRE(e.read(out, got.data(), got.size() * 4).ok());
+        REQUIRE(no_nan(got));
+        CHECK(rel_max_err(got, exact) < 1e-2);
+        if (round == 0) {
+            REQUIRE(b.repacks().bytes() >= size_t(36) << 20);
+            auto mem = b.memory();
+            REQUIRE(mem.ok());
+            auto big = b.alloc(mem.value().free_bytes + (size_t(16) << 20));
+            const std::string why = big.ok() ? std::string() : std::string(big.status().message());
+            INFO(why);
+            CHECK(big.ok());
+            CHECK(b.repacks().empty());
+        }
     }
 }
 
