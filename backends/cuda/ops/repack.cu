@@ -135,14 +135,19 @@ bool RepackCache::make(const BoundTensor & t, cudaStream_t stream) {
     if (!f || full_ || find(t)) return false;
     const size_t bytes = repacked_bytes(t);
     char * copy = nullptr;
-    const cudaError_t err = cudaMalloc(reinterpret_cast<void **>(&copy), bytes);
+    // Leave kRepackReserve free: the copies must not take the memory the driver needs later (lazy
+    // module loading at the first launch of a kernel, local memory for spills, graph instantiation).
+    size_t free_b = 0, total_b = 0;
+    cudaError_t err = cudaMemGetInfo(&free_b, &total_b);
+    if (err == cudaSuccess && (free_b < kRepackReserve || free_b - kRepackReserve < bytes)) err = cudaErrorMemoryAllocation;
+    if (err == cudaSuccess) err = cudaMalloc(reinterpret_cast<void **>(&copy), bytes);
     if (err != cudaSuccess) {
         cudaGetLastError();
         full_ = true;
         if (!warned_) {
             warned_ = true;
             std::fprintf(stderr,
-                         "quanta: cuda: no device memory for a repacked weight copy (%zu MiB; %zu MiB already repacked): "
+                         "quanta: cuda: no device memory for a repacked weight copy (%zu MiB, keeping 1 GiB free; %zu MiB already repacked): "
                          "no more copies are made; prompt mul_mat uses the unrepacked tensor-core kernel where they are missing\n",
                          (bytes + (1u << 20) - 1) >> 20, (bytes_ + (1u << 20) - 1) >> 20);
         }

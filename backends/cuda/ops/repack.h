@@ -13,8 +13,10 @@
 // model matrix; otherwise rounded up to 16 rows) and is kept IN ADDITION to the source, which the
 // decode mat-vec kernel (matvec.cuh) and get_rows keep reading. So prompt processing on these
 // types needs up to twice the weights' VRAM; when cudaMalloc fails the node falls back to the
-// unrepacked tensor-core kernel (one warning line, no error) and no further copies are made; when
-// the backend's kernel scratch later cannot grow, the copies are freed for it (cuda_backend.cpp).
+// unrepacked tensor-core kernel (one warning line, no error) and no further copies are made; a copy
+// is also not made when it would leave less than kRepackReserve (1 GiB) free, which the driver
+// needs later (lazy module loading, local memory, graphs); when the backend's kernel scratch or a
+// new buffer later cannot be allocated, the copies are freed for it (cuda_backend.cpp).
 // QUANTA_CUDA_REPACK=0 disables it.
 // Thread safety: owned by one CudaBackend, driven by one thread.
 #pragma once
@@ -32,6 +34,9 @@ namespace quanta::backends::cuda {
 // The most activation columns mul_mat's decode kernels take (matmul.cu); more go to the
 // tensor-core kernels of mma.cuh.
 constexpr int kDecodeColumns = 8;
+
+// Device memory a new repacked copy must leave free (RepackCache::make).
+constexpr size_t kRepackReserve = size_t(1) << 30;
 
 // False when QUANTA_CUDA_MMA=0 asks for the simple path for prompts too (to compare on a GPU).
 bool mma_enabled();
@@ -56,8 +61,9 @@ public:
     // The copy of t (same device address, type, extents and strides), or nullptr.
     const char * find(const BoundTensor & t) const;
     // Makes the copy of t on `stream` unless it exists. Returns true when a new copy was made;
-    // false when it existed, or when device memory ran out (reported once on stderr; after that
-    // no more copies are made, so a run never retries a failing allocation per weight).
+    // false when it existed, or when device memory ran out or the copy would leave less than
+    // kRepackReserve free (reported once on stderr; after that no more copies are made, so a run
+    // never retries a failing allocation per weight).
     bool make(const BoundTensor & t, cudaStream_t stream);
     // Frees every copy whose source overlaps [p, p + bytes), after waiting for `stream` (kernels
     // may still read them). True when any was dropped.

@@ -326,7 +326,7 @@ TEST_CASE("cuda: rewriting weights in place drops their repacked copy", "[cuda]"
 // Repacked copies are only a speed-up, made after the model's buffers: an allocation that cannot
 // be met while they hold device memory (an arena growing for a longer prompt, a KV cache, another
 // model) must get their memory instead of failing, and prompts must stay right on kernel 2. The
-// request is 16 MiB more than the free memory, less than the ~38 MiB copy. Own backend: the
+// request is 16 MiB more than the free memory, less than the 36 MiB copy. Own backend: the
 // shared one must keep making copies for the other tests.
 TEST_CASE("cuda: an allocation short of device memory frees the repacked copies for it", "[cuda]") {
     REQUIRE_CUDA(shared);
