@@ -235,19 +235,19 @@ __global__ void __launch_bounds__(kRpThreads) k_mul_mat_mma_rp(const char * wr, 
     // wait count below is the same on every iteration).
 #pragma unroll
     for (int s = 0; s < KS::kStages - 1; ++s) {
-        if (s < nl) load_stage(kb + s, s);
+        if (s < nl) load_stage(kb + s, rp_slot(s, KS::kStages));
         cp_async_commit();
     }
     for (int it = 0; it < nl; ++it) {
         const int kt = kb + it;
-        cp_async_wait<KS::kStages - 2>();  // this thread's copies of stage it have landed
-        __syncthreads();                   // everyone's have; and stage it - 1 is no longer read
+        cp_async_wait<rp_wait_groups(KS::kStages)>();  // this thread's copies of stage it have landed
+        __syncthreads();                               // everyone's have; and stage it - 1 is no longer read
         {
-            const int pf = it + KS::kStages - 1;
-            if (pf < nl) load_stage(kb + pf, pf % KS::kStages);  // into the slot stage it - 1 used
+            const int pf = rp_prefetch(it, KS::kStages);
+            if (pf < nl) load_stage(kb + pf, rp_slot(pf, KS::kStages));  // into the slot stage it - 1 used
             cp_async_commit();
         }
-        const uint8_t * st = smem + (it % KS::kStages) * KS::kStageBytes;
+        const uint8_t * st = smem + rp_slot(it, KS::kStages) * KS::kStageBytes;
         const __nv_bfloat16 * xs = reinterpret_cast<const __nv_bfloat16 *>(st + KS::kCodeBytes + KS::kMetaBytes);
 
         uint32_t unit[2][S::kStageUnits][4];

@@ -292,6 +292,18 @@ QUANTA_HD inline int64_t rp_x_src(int64_t m0, int64_t M, int64_t K, int64_t kt, 
 QUANTA_HD inline int rp_c_row(int wn, int i, int lane, int r) { return 32 * wn + 16 * i + (lane >> 2) + (r >= 2 ? 8 : 0); }
 QUANTA_HD inline int rp_c_col(int warp_m, int wm, int j, int lane, int r) { return warp_m * wm + 8 * j + 2 * (lane & 3) + (r & 1); }
 
+// ---- kernel 1's cp.async pipeline schedule (the host test simulates its commit groups) -------------
+
+// Local stage it (0 .. nl - 1 of a split) lives in shared slot it % stages. The prologue issues
+// stages 0 .. stages - 2, one commit group each (empty past nl); iteration it waits until at most
+// rp_wait_groups(stages) of this thread's groups are in flight (so stage it has landed), syncs the
+// block, then issues stage rp_prefetch(it, stages) (if < nl) into its slot, which stage it - 1
+// used and every warp has finished reading, and commits one group (empty or not), so every
+// iteration sees the same count.
+QUANTA_HD constexpr int rp_wait_groups(int stages) { return stages - 2; }
+QUANTA_HD constexpr int rp_prefetch(int it, int stages) { return it + stages - 1; }
+QUANTA_HD constexpr int rp_slot(int it, int stages) { return it % stages; }
+
 // ---- the launch plan of kernel 1: column tiling and split-K ---------------------------------------
 
 // Columns per warp: 32 (a block of 64 columns) for up to 64 activation columns, else 64 (128).

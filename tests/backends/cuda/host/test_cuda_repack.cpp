@@ -448,3 +448,48 @@ TEST_CASE("cuda repack: kernel 1's launch plan (column tiling, split-K ranges)",
         }
     }
 }
+
+// Kernel 1's cp.async schedule (rp_slot, rp_prefetch, rp_wait_groups, as mma.cuh calls them),
+// simulated for one thread with the copies completing as late as wait_group allows: at every
+// iteration the stage about to be read has landed while exactly the later stages' groups may
+// still be in flight (the pipeline keeps its depth), and no copy ever targets a slot whose stage
+// is unread or being read; every stage of the split is issued and read exactly once, for any
+// split length, the empty groups of the prologue and tail included.
+TEST_CASE("cuda repack: kernel 1's cp.async pipeline schedule (slots, prefetch, wait_group counts)", "[unit]") {
+    for (int stages : {3, 4}) {
+        for (int nl = 1; nl <= 13; ++nl) {
+            INFO("stages " << stages << " stages of the split " << nl);
+            std::vector<int> group_of(size_t(nl), -1), reads(size_t(nl), 0);
+            std::vector<int> owner(size_t(stages), -1);  // stage whose copies target / fill each slot
+            int committed = 0;
+            auto issue = [&](int stage, int it) {  // `it`: stages before it have been read by every warp
+                const int slot = rp_slot(stage, stages);
+                REQUIRE(slot >= 0);
+                REQUIRE(slot < stages);
+                CHECK(owner[size_t(slot)] < it);  // -1 (never used) or a stage already read
+                REQUIRE(group_of[size_t(stage)] == -1);
+                owner[size_t(slot)] = stage;
+                group_of[size_t(stage)] = committed;
+            };
+            for (int s = 0; s < stages - 1; ++s) {
+                if (s < nl) issue(s, 0);
+                ++committed;
+            }
+            for (int it = 0; it < nl; ++it) {
+                const int complete = committed - rp_wait_groups(stages);  // groups [0, complete) have landed
+                REQUIRE(rp_wait_groups(stages) >= 0);
+                CHECK(group_of[size_t(it)] >= 0);
+                CHECK(group_of[size_t(it)] < complete);        // stage it has landed
+                CHECK(group_of[size_t(it)] == complete - 1);   // and no later stage had to
+                const int pf = rp_prefetch(it, stages);
+                CHECK(pf > it);
+                if (pf < nl) issue(pf, it);
+                ++committed;
+                CHECK(owner[size_t(rp_slot(it, stages))] == it);  // the slot read holds stage it
+                ++reads[size_t(it)];
+            }
+            CHECK(std::count(reads.begin(), reads.end(), 1) == nl);
+            CHECK(std::count(group_of.begin(), group_of.end(), -1) == 0);
+        }
+    }
+}
