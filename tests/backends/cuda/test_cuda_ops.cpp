@@ -53,6 +53,18 @@ CudaBackend * cuda_or_reason(std::string & why) {
     CudaBackend * var = cuda_or_reason(why_##var); \
     if (!var) QUANTA_SKIP(why_##var)
 
+// An executor over `graph` that puts every node it can on `gpu` (outside layers too), the rest on
+// `cpu` (which must outlive it).
+std::unique_ptr<core::Executor> gpu_executor(core::Graph graph, backends::cpu::CpuBackend & cpu, CudaBackend & gpu) {
+    core::ExecutorOptions o;
+    o.cpu = &cpu;
+    o.gpu = &gpu;
+    o.gpu_outside_layers = true;
+    auto ex = core::Executor::create(std::move(graph), o);
+    REQUIRE(ex.ok());
+    return std::move(ex.value());
+}
+
 // Runs `outs` of the case on the CPU alone and on CUDA (every node preferring the GPU); requires
 // that CUDA took every node, returns {cpu results, gpu results}.
 std::pair<std::vector<std::vector<float>>, std::vector<std::vector<float>>> cpu_and_gpu(OpCase & c, CudaBackend & gpu,
@@ -285,13 +297,8 @@ TEST_CASE("cuda: rewriting weights in place drops their repacked copy", "[cuda]"
     auto graph = g.build();
     REQUIRE(graph.ok());
     backends::cpu::CpuBackend cpu(2);
-    core::ExecutorOptions o;
-    o.cpu = &cpu;
-    o.gpu = b;
-    o.gpu_outside_layers = true;
-    auto ex = core::Executor::create(std::move(graph.value()), o);
-    REQUIRE(ex.ok());
-    core::Executor & e = *ex.value();
+    auto ex = gpu_executor(std::move(graph.value()), cpu, *b);
+    core::Executor & e = *ex;
     REQUIRE(e.bind_new(tw, *b).ok());
     REQUIRE(e.bind_new(tx, *b).ok());
     std::vector<float> x(size_t(K * M));
@@ -343,13 +350,8 @@ TEST_CASE("cuda: an allocation short of device memory frees the repacked copies 
     auto graph = g.build();
     REQUIRE(graph.ok());
     backends::cpu::CpuBackend cpu(2);
-    core::ExecutorOptions o;
-    o.cpu = &cpu;
-    o.gpu = &b;
-    o.gpu_outside_layers = true;
-    auto ex = core::Executor::create(std::move(graph.value()), o);
-    REQUIRE(ex.ok());
-    core::Executor & e = *ex.value();
+    auto ex = gpu_executor(std::move(graph.value()), cpu, b);
+    core::Executor & e = *ex;
     REQUIRE(e.bind_new(tw, b).ok());
     REQUIRE(e.bind_new(tx, b).ok());
     const size_t rb = core::type_row_bytes(Type::Q4_K, K);
@@ -843,22 +845,17 @@ TEST_CASE("cuda: an id out of range is a clear error from the run, not a crash",
     auto graph = g.build();
     REQUIRE(graph.ok());
     backends::cpu::CpuBackend cpu(1);
-    core::ExecutorOptions o;
-    o.cpu = &cpu;
-    o.gpu = b;
-    o.gpu_outside_layers = true;
-    auto ex = core::Executor::create(std::move(graph.value()), o);
-    REQUIRE(ex.ok());
-    REQUIRE(ex.value()->bind_new(table, cpu).ok());
-    REQUIRE(ex.value()->bind_new(ids, cpu).ok());
+    auto ex = gpu_executor(std::move(graph.value()), cpu, *b);
+    REQUIRE(ex->bind_new(table, cpu).ok());
+    REQUIRE(ex->bind_new(ids, cpu).ok());
     std::vector<float> t(32, 1.0f);
     const int32_t bad[2] = {1, 4};
-    REQUIRE(ex.value()->write(table, t.data(), t.size() * 4).ok());
-    REQUIRE(ex.value()->write(ids, bad, sizeof bad).ok());
-    Status s = ex.value()->run();
+    REQUIRE(ex->write(table, t.data(), t.size() * 4).ok());
+    REQUIRE(ex->write(ids, bad, sizeof bad).ok());
+    Status s = ex->run();
     if (s.ok()) {  // the error surfaces at the latest when the result is read back (sync)
         std::vector<float> res(16);
-        s = ex.value()->read(out, res.data(), res.size() * 4);
+        s = ex->read(out, res.data(), res.size() * 4);
     }
     INFO(s.message());
     CHECK(!s.ok());
@@ -877,13 +874,8 @@ TEST_CASE("cuda: a repeated run replays a CUDA graph and still sees new input da
     auto graph = g.build();
     REQUIRE(graph.ok());
     backends::cpu::CpuBackend cpu(1);
-    core::ExecutorOptions o;
-    o.cpu = &cpu;
-    o.gpu = b;
-    o.gpu_outside_layers = true;
-    auto ex = core::Executor::create(std::move(graph.value()), o);
-    REQUIRE(ex.ok());
-    core::Executor & e = *ex.value();
+    auto ex = gpu_executor(std::move(graph.value()), cpu, *b);
+    core::Executor & e = *ex;
     for (const Tensor & t : {w, x, nw}) REQUIRE(e.bind_new(t, *b).ok());
     std::mt19937 rng(8);
     std::normal_distribution<float> dist;
