@@ -132,6 +132,15 @@ QUANTA_HD inline void load_bytes16(uint8_t * dst, const uint8_t * src) {
 #endif
 }
 
+// 16 bytes, src 16-byte aligned (the caller's launch check): one 128-bit load on the device.
+QUANTA_HD inline void load16_aligned(uint8_t * dst, const uint8_t * src) {
+#if defined(__CUDA_ARCH__)
+    *reinterpret_cast<uint4 *>(dst) = *reinterpret_cast<const uint4 *>(src);
+#else
+    std::memcpy(dst, src, 16);
+#endif
+}
+
 // ---- block decoders ------------------------------------------------------------------------------
 
 using namespace quanta::quant;
@@ -325,6 +334,15 @@ QUANTA_HD inline uint32_t le32_bytes(const uint8_t * p) {
     return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
 }
 
+// 4 bytes, src 4-byte aligned (the launch check): one 32-bit load on the device.
+QUANTA_HD inline uint32_t load_u32_aligned(const uint8_t * src) {
+#if defined(__CUDA_ARCH__)
+    return *reinterpret_cast<const uint32_t *>(src);
+#else
+    return le32_bytes(src);
+#endif
+}
+
 // The 2-bit plane of quant/qt_common.h (QT3's ql, QT2's qs) for the 32 elements 32c..32c+31: they
 // are in group c / 2, whose 16 bytes g16 hold element 32c + i (i < 16) in bits 4 (c % 2) + 0..1 of
 // byte i and element 32c + 16 + i in bits 4 (c % 2) + 2..3 (qt_index2 spelled out for 32 elements).
@@ -373,12 +391,17 @@ QUANTA_HD inline void qt2_decode32(float ds_lo, float ds_hi, const uint8_t * g16
 struct DecQT3 {
     static constexpr int kQK = 512, kBytes = 208;
     static constexpr bool kRotated = true;
-    QUANTA_HD static void chunk(const char * p, int c, float * w) {
+    QUANTA_HD static void chunk(const char * p, int c, float * w) { decode<false>(p, c, w); }
+    // kAligned: the block is 16-byte aligned (the mat-vec kernel's launch check), so the plane is
+    // one 128-bit load and qh's word one 32-bit load (UnitQT3); else whatever the alignment allows.
+    template <bool kAligned>
+    QUANTA_HD static void decode(const char * p, int c, float * w) {
         const BlockQT3 & b = *reinterpret_cast<const BlockQT3 *>(p);
         const float ds = half_bits_to_float(b.h.d) * float(qt_scale(b.h, c));
         alignas(16) uint8_t g[16];
-        load_bytes16(g, b.ql + 16 * (c >> 1));
-        qt3_decode32(ds, g, le32_bytes(b.qh + 4 * c), c, w);
+        if constexpr (kAligned) load16_aligned(g, b.ql + 16 * (c >> 1));
+        else load_bytes16(g, b.ql + 16 * (c >> 1));
+        qt3_decode32(ds, g, kAligned ? load_u32_aligned(b.qh + 4 * c) : le32_bytes(b.qh + 4 * c), c, w);
     }
     QUANTA_HD static float elem(const char * p, int e) {
         const BlockQT3 & b = *reinterpret_cast<const BlockQT3 *>(p);
@@ -391,12 +414,16 @@ struct DecQT3 {
 struct DecQT2 {
     static constexpr int kQK = 512, kBytes = 160;
     static constexpr bool kRotated = true;
-    QUANTA_HD static void chunk(const char * p, int c, float * w) {
+    QUANTA_HD static void chunk(const char * p, int c, float * w) { decode<false>(p, c, w); }
+    // kAligned: as DecQT3's (UnitQT2).
+    template <bool kAligned>
+    QUANTA_HD static void decode(const char * p, int c, float * w) {
         const BlockQT2 & b = *reinterpret_cast<const BlockQT2 *>(p);
         const float d = half_bits_to_float(b.d);
         const float ds_lo = d * float(qt2_scale(b, 2 * c)), ds_hi = d * float(qt2_scale(b, 2 * c + 1));
         alignas(16) uint8_t g[16];
-        load_bytes16(g, b.qs + 16 * (c >> 1));
+        if constexpr (kAligned) load16_aligned(g, b.qs + 16 * (c >> 1));
+        else load_bytes16(g, b.qs + 16 * (c >> 1));
         qt2_decode32(ds_lo, ds_hi, g, c, w);
     }
     QUANTA_HD static float elem(const char * p, int e) {
@@ -431,15 +458,6 @@ inline MatvecKernel parse_matvec_kernel(const char * v) {
     if (!v || !*v || std::strcmp(v, "vec") == 0) return MatvecKernel::Vec;
     if (std::strcmp(v, "simple") == 0) return MatvecKernel::Simple;
     return MatvecKernel::Invalid;
-}
-
-// 16 bytes, src 16-byte aligned (the caller's launch check): one 128-bit load on the device.
-QUANTA_HD inline void load16_aligned(uint8_t * dst, const uint8_t * src) {
-#if defined(__CUDA_ARCH__)
-    *reinterpret_cast<uint4 *>(dst) = *reinterpret_cast<const uint4 *>(src);
-#else
-    std::memcpy(dst, src, 16);
-#endif
 }
 
 // IQ4 grid value q (0..15) from two 64-bit constants: no memory access, so the lanes of a warp
@@ -505,15 +523,6 @@ struct UnitQ4_K {
     }
 };
 
-// 4 bytes, src 4-byte aligned (the launch check): one 32-bit load on the device.
-QUANTA_HD inline uint32_t load_u32_aligned(const uint8_t * src) {
-#if defined(__CUDA_ARCH__)
-    return *reinterpret_cast<const uint32_t *>(src);
-#else
-    return le32_bytes(src);
-#endif
-}
-
 // QT3 unit u = sub-block u (elements 32u..32u+31, one scale): ql's group u / 2 (block bytes
 // 16 + 16 (u / 2), one 128-bit load; lanes 2g and 2g + 1 load the same 16 bytes in the same warp
 // instruction, one transaction, and take bits 0..3 / 4..7 of each byte) and qh's word u (block
@@ -522,13 +531,7 @@ struct UnitQT3 {
     static constexpr int kQK = 512, kBytes = 208, kUnits = 16, kAlign = 16;
     QUANTA_HD static int lo(int u) { return 32 * u; }
     QUANTA_HD static int hi(int u) { return 32 * u + 16; }
-    QUANTA_HD static void unit(const char * p, int u, float * w) {
-        const BlockQT3 & b = *reinterpret_cast<const BlockQT3 *>(p);
-        const float ds = half_bits_to_float(b.h.d) * float(qt_scale(b.h, u));
-        alignas(16) uint8_t g[16];
-        load16_aligned(g, b.ql + 16 * (u >> 1));
-        qt3_decode32(ds, g, load_u32_aligned(b.qh + 4 * u), u, w);
-    }
+    QUANTA_HD static void unit(const char * p, int u, float * w) { DecQT3::decode<true>(p, u, w); }
 };
 
 // QT2 unit u = elements 32u..32u+31 = sub-blocks 2u (w[0..16)) and 2u + 1 (w[16..32)): qs's group
@@ -537,14 +540,7 @@ struct UnitQT2 {
     static constexpr int kQK = 512, kBytes = 160, kUnits = 16, kAlign = 16;
     QUANTA_HD static int lo(int u) { return 32 * u; }
     QUANTA_HD static int hi(int u) { return 32 * u + 16; }
-    QUANTA_HD static void unit(const char * p, int u, float * w) {
-        const BlockQT2 & b = *reinterpret_cast<const BlockQT2 *>(p);
-        const float d = half_bits_to_float(b.d);
-        const float ds_lo = d * float(qt2_scale(b, 2 * u)), ds_hi = d * float(qt2_scale(b, 2 * u + 1));
-        alignas(16) uint8_t g[16];
-        load16_aligned(g, b.qs + 16 * (u >> 1));
-        qt2_decode32(ds_lo, ds_hi, g, u, w);
-    }
+    QUANTA_HD static void unit(const char * p, int u, float * w) { DecQT2::decode<true>(p, u, w); }
 };
 
 // Whole 2-byte-aligned block B of `Words` 16-bit words into registers (16-bit loads: the widest
