@@ -305,6 +305,7 @@ void CudaBackend::prepare_repacks(std::span<const core::BoundNode> nodes) {
         for (const core::BoundNode & n : nodes) changed |= repacks_.forget(dev_ptr(n.dst), n.dst.extent_bytes(), stream_);
     }
     for (const core::BoundNode & n : nodes) {
+        if (repacks_.stopped()) break;  // no copy will be made: skip the overlap scans below
         if (!repack_wanted(n) || repacks_.find(n.src[0])) continue;
         const char * w = dev_ptr(n.src[0]);
         const size_t w_bytes = n.src[0].extent_bytes();

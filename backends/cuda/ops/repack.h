@@ -70,6 +70,7 @@ public:
     bool forget(const char * p, size_t bytes, cudaStream_t stream);
     void clear(cudaStream_t stream);  // frees everything
     void stop() { full_ = true; }     // makes no more copies (device memory is needed elsewhere)
+    bool stopped() const { return full_; }
 
     bool empty() const { return entries_.empty(); }
     size_t bytes() const { return bytes_; }  // device bytes held by the copies
