@@ -168,8 +168,7 @@ void k_mul_mat(const BoundNode & n, const KernelCtx & ctx) {
                 // Decode (one activation row): quant's mat-vec kernel takes all the weight rows of
                 // this run's consecutive tiles of the batch in one call (quant::mat_vec's contract),
                 // so what it prepares from the activation is prepared once for them.
-                int64_t t_last = t;
-                while (t_last + 1 < t_end && (t_last + 1) % tiles_n != 0) ++t_last;
+                const int64_t t_last = std::min(t_end, (t / tiles_n + 1) * tiles_n) - 1;  // same batch row
                 const int64_t in0 = tn * kTileN, in1 = std::min(N, (t_last % tiles_n + 1) * kTileN);
                 const int64_t im = tm * kTileM;
                 const char * arow = act + size_t(((i3 * B2 + i2) * M + im)) * tok_bytes;

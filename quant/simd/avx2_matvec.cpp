@@ -35,10 +35,10 @@ inline void weight_rows(const void * w, size_t stride, const B * (&x)[NR]) {
 
 // Decode streams each weight byte from DRAM once. Reading 4 rows side by side makes 4 interleaved
 // streams, which the hardware prefetchers serve worse than one (measured from DRAM on one core:
-// Q4_K 5.0 GB/s vs 9.1 for vec_dot row by row), so every call also prefetches the rows of the next
-// group (the n_w rows after its own: contiguous in a matrix; a prefetch past the end is harmless) in
-// address order, one slice per main-loop step: one sequential stream a call ahead (Q4_K 12-13
-// GB/s). QUANTA_MV_PREFETCH=<calls ahead> (read once, at fill time; 1 by default, 0 turns it off)
+// Q4_K 5.0 GB/s vs 9.1 for vec_dot row by row), so every group of rows also prefetches the next
+// group's (the n_w rows after its own: contiguous in a matrix; a prefetch past the end is harmless)
+// in address order, one slice per main-loop step: one sequential stream a group ahead (Q4_K 12-13
+// GB/s). QUANTA_MV_PREFETCH=<groups ahead> (read once, at fill time; 1 by default, 0 turns it off)
 // sets how far ahead, for comparisons.
 int g_next = 1;
 struct NextRows {
@@ -59,8 +59,8 @@ struct NextRows {
 
 // ---- Q8_0 . Q8_0 -------------------------------------------------------------------------------
 
-// vec_dot's own code per row (bit for bit), rows one after another; what the call adds is the
-// linear prefetch of the next call's rows (NextRows). Sharing the activation loads across rows
+// vec_dot's own code per row (bit for bit), rows one after another; what the group adds is the
+// linear prefetch of the next group's rows (NextRows). Sharing the activation loads across rows
 // bought nothing here (22-24 GB/s per core either way).
 template <int NR>
 void wrows_q8_0_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
@@ -74,7 +74,7 @@ void wrows_q8_0_t(const void * w, size_t stride, const void * a, float * out, in
 
 // ---- Q6_K . Q8_K -------------------------------------------------------------------------------
 
-// As Q8_0: vec_dot's own code per row (bit for bit) plus the linear prefetch of the next call's rows.
+// As Q8_0: vec_dot's own code per row (bit for bit) plus the linear prefetch of the next group's rows.
 template <int NR>
 void wrows_q6_k_t(const void * w, size_t stride, const void * a, float * out, int64_t n) {
     const BlockQ6_K * x[NR];
@@ -229,7 +229,7 @@ void wrows_q4_k_t(const void * w, size_t stride, const void * a, float * out, in
 // One 32-byte load of QT4 indices covers sub-blocks j and j+1: its low nibbles are elements
 // 32j+0..15 (low 128-bit lane) and 32(j+1)+0..15 (high lane), its high nibbles 32j+16..31 and
 // 32(j+1)+16..31. The activation is arranged the same way (and its magnitudes taken) once for all
-// rows of the call, so a row pays one load, three unpack ops and one scale shuffle per two
+// rows of the group, so a row pays one load, three unpack ops and one scale shuffle per two
 // sub-blocks. Products: maddubs(|y|, level carrying y's sign) = y * level summed in pairs;
 // |level| <= 127 and |y| <= 127, so it never saturates and the int32 sums are exact. The float
 // expression per 256 elements is dot_qt4's, evaluated for the 4 rows in one 128-bit vector.
